@@ -211,17 +211,18 @@ pub fn sequence_after(name: &str, prefix: &str) -> Option<i32> {
 /// assert_eq!(parse_sequence("qn-000000003"), None);
 /// assert_eq!(parse_sequence("qn--000000003"), Some(("qn-", -3)));
 /// assert_eq!(parse_sequence("qn-2147483648"), Some(("qn", i32::MIN)));
+/// assert_eq!(parse_sequence("qn--000000000"), None);
 /// ```
 pub fn parse_sequence(name: &str) -> Option<(&str, i32)> {
     let split = name.len().checked_sub(SEQUENCE_LEN)?;
     let (prefix, suffix) = (name.get(..split)?, name.get(split..)?);
     if let Some(magnitude) = suffix.strip_prefix('-') {
-        // "-" and nine digits.
-        let value: i32 = magnitude
-            .bytes()
-            .all(|b| b.is_ascii_digit())
-            .then(|| magnitude.parse().ok())??;
-        return Some((prefix, -value));
+        // "-" and nine digits; the server never writes -0.
+        if !magnitude.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let value: i32 = magnitude.parse().ok()?;
+        return (value != 0).then_some((prefix, -value));
     }
     if !suffix.bytes().all(|b| b.is_ascii_digit()) {
         return None;

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: unit, property, golden-vector, real-server and doc tests of
+# every crate. Installs ZooKeeper first when it is missing (needs root for apt-get).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cargo test --workspace --locked "$@"
