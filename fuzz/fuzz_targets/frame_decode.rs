@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use zk_proto::frame::{FrameDecoder, FrameError};
 
 fuzz_target!(|data: &[u8]| {
-    let [max, chunk, stream @ ..] = data else { return };
+    let [max, chunk, stream @ ..] = data else {
+        return;
+    };
     let max = usize::from(*max);
     let mut decoder = FrameDecoder::new(max);
     let mut input = BytesMut::new();

@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use zk_proto::path::{self, Chroot};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let (root, rest) = text.split_once('\u{0}').unwrap_or(("/", text));
     if path::validate(rest).is_ok() {
         assert!(rest.starts_with('/'));

@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
         _ => {
             if let Ok(rsp) = decode_exact::<ConnectResponse>(body) {
                 assert_eq!(rsp.encoded_len(), body.len());
-                assert_eq!(decode_exact::<ConnectResponse>(&rsp.to_bytes()).as_ref(), Ok(&rsp));
+                assert_eq!(
+                    decode_exact::<ConnectResponse>(&rsp.to_bytes()).as_ref(),
+                    Ok(&rsp)
+                );
             }
         }
     }
