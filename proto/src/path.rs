@@ -208,7 +208,8 @@ pub fn sequence_after(name: &str, prefix: &str) -> Option<i32> {
 /// ```
 /// use zk_proto::path::parse_sequence;
 /// assert_eq!(parse_sequence("qn-0000000003"), Some(("qn-", 3)));
-/// assert_eq!(parse_sequence("qn-000000003"), None);
+/// assert_eq!(parse_sequence("qn-00000003"), None);
+/// assert_eq!(parse_sequence("qn-000000003"), Some(("qn", -3)));
 /// assert_eq!(parse_sequence("qn--000000003"), Some(("qn-", -3)));
 /// assert_eq!(parse_sequence("qn-2147483648"), Some(("qn", i32::MIN)));
 /// assert_eq!(parse_sequence("qn--000000000"), None);
