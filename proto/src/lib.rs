@@ -54,18 +54,23 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod frame;
+pub mod hosts;
 pub mod jute;
 pub mod path;
 pub mod records;
+pub mod session;
 pub mod xid;
 
 mod error_code;
 mod op_code;
+mod rng;
 mod types;
 mod wire_enum;
 
 #[cfg(test)]
 mod testing;
+#[cfg(test)]
+mod tests;
 
 pub use error_code::ErrorCode;
 pub use jute::{DecodeError, DecodeErrorKind, Record, decode_exact};
