@@ -50,3 +50,6 @@ write("frame_decode", "small_max", bytes([20, 3]) + stream)
 for i, text in enumerate(["/golden/c", "/app\0/a/b", "lock-0000000042", "/a/../b", "qn-2147483648",
                           "/tasks/task--000000001", "/\u00e9t\u00e9/x"]):
     write("path_parse", f"text{i}", text.encode())
+
+# session_events: dial, accept the handshake, submit with a watch, time passes, disconnect.
+write("session_events", "connect_submit", bytes([0, 0, 2, 5 | 0x80, 3, 60, 4, 3, 200, 0, 0, 2]))
