@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and a fresh machine (Rust, Java, apt) lacks:
-# ZooKeeper 3.8 from Debian's `zookeeper` package, and iproute2/nftables for the
+# ZooKeeper 3.8 from Debian's `zookeeper` package, and iproute2 (ip, ss) for the
 # network-partition tests. Safe to run again; it installs only what is missing.
 set -euo pipefail
 
@@ -12,7 +12,7 @@ have_zookeeper() {
 }
 have_zookeeper || missing+=(zookeeper)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-command -v nft >/dev/null 2>&1 || missing+=(nftables)
+command -v ss >/dev/null 2>&1 || missing+=(iproute2)
 command -v java >/dev/null 2>&1 || [[ -n "${JAVA_HOME:-}" ]] || missing+=(default-jre-headless)
 
 if [[ ${#missing[@]} -eq 0 ]]; then

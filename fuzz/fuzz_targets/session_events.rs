@@ -12,7 +12,7 @@ use libfuzzer_sys::fuzz_target;
 use zk_proto::OpCode;
 use zk_proto::frame::encode_frame;
 use zk_proto::records::{ConnectResponse, GetDataRequest, Request};
-use zk_proto::session::{DisconnectCause, Event, Session, SessionConfig};
+use zk_proto::session::{DisconnectCause, Event, ServerMode, Session, SessionConfig};
 
 fuzz_target!(|data: &[u8]| {
     let start = Instant::now();
@@ -70,7 +70,12 @@ fuzz_target!(|data: &[u8]| {
             6 => session.close(now),
             _ => {
                 if let Some(host) = session.poll_probe() {
-                    session.handle_probe(now, host, action & 0x80 != 0);
+                    let mode = match action >> 6 {
+                        0 => ServerMode::ReadWrite,
+                        1 => ServerMode::ReadOnly,
+                        _ => ServerMode::Unknown,
+                    };
+                    session.handle_probe(now, host, mode);
                 }
             }
         }

@@ -200,3 +200,15 @@ pub enum DisconnectCause {
     /// A read or write failed.
     Io(String),
 }
+
+/// What a server answered to `isro`.
+#[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
+#[non_exhaustive]
+pub enum ServerMode {
+    /// `rw`: a read-write server.
+    ReadWrite,
+    /// `ro`: a read-only server (its ensemble lost its quorum).
+    ReadOnly,
+    /// No answer, or anything else.
+    Unknown,
+}

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use bytes::{Bytes, BytesMut};
 
 use self::chroot::{prefix_paths, strip_paths};
-pub use self::config::{DisconnectCause, ReconnectPolicy, SessionConfig};
+pub use self::config::{DisconnectCause, ReconnectPolicy, ServerMode, SessionConfig};
 pub use self::event::{Event, Reply, RequestId, SessionState, WatchKind, WatchedEvent};
 use self::pending::{Pending, PendingKind, Queued};
 use self::timer::{Timer, TimerTable};
@@ -126,9 +126,20 @@ pub struct Session {
 
     session_id: i64,
     password: Bytes,
-    /// Whether the session id came from a read-write server (a read-only server's id is
-    /// local and is not presented to a read-write server).
-    seen_rw: bool,
+    /// The read-write (global) session: from `resume` or the first read-write handshake.
+    /// A read-only server's session is local and never presented to another server.
+    global: Option<(i64, Bytes)>,
+    /// The next handshake asks for a new (local) session: a read-only server could not
+    /// validate the global one.
+    try_local: bool,
+    /// The session id the last ConnectRequest presented (0: a new session).
+    presented: i64,
+    /// Dial this host again at once (a read-only server that will give a local session).
+    retry_now: Option<HostIndex>,
+    /// A host that closed the handshake of the global session: ask it `isro`.
+    ro_check_due: Option<HostIndex>,
+    /// The host whose `isro` answer is awaited for that.
+    ro_check: Option<HostIndex>,
     negotiated: Duration,
     last_zxid: i64,
     /// Last time anything was received from a server of this session.
@@ -153,20 +164,18 @@ pub struct Session {
 }
 
 const MIN_PING: Duration = Duration::from_millis(10);
+const NO_PASSWORD: [u8; crate::records::connect::PASSWORD_LEN] =
+    [0; crate::records::connect::PASSWORD_LEN];
 
 impl Session {
     /// A session that will connect when first polled.
     pub fn new(config: SessionConfig, now: Instant) -> Self {
         let mut rng = Rng::new(config.rng_seed);
         let hosts = HostOrder::new(config.host_count, &mut rng);
-        let (session_id, password, seen_rw) = match &config.resume {
-            Some((id, password)) => (*id, password.clone(), true),
-            None => (
-                0,
-                Bytes::from_static(&[0; crate::records::connect::PASSWORD_LEN]),
-                false,
-            ),
-        };
+        let global = config.resume.clone();
+        let (session_id, password) = global
+            .clone()
+            .unwrap_or((0, Bytes::from_static(&NO_PASSWORD)));
         let negotiated = config.session_timeout;
         let frames = FrameDecoder::new(config.max_frame_len);
         Self {
@@ -179,7 +188,12 @@ impl Session {
             frames,
             session_id,
             password,
-            seen_rw,
+            global,
+            try_local: false,
+            presented: 0,
+            retry_now: None,
+            ro_check_due: None,
+            ro_check: None,
             negotiated,
             last_zxid: 0,
             last_contact: now,
@@ -439,12 +453,27 @@ impl Session {
         }
     }
 
-    /// The result of probing `host` for a read-write server (`isro` answered `rw`).
-    pub fn handle_probe(&mut self, now: Instant, host: HostIndex, read_write: bool) {
+    /// The answer of `host` to an `isro` probe asked for by [`poll_probe`](Self::poll_probe).
+    pub fn handle_probe(&mut self, now: Instant, host: HostIndex, mode: ServerMode) {
+        if self.ro_check == Some(host) {
+            self.ro_check = None;
+            if mode == ServerMode::ReadOnly && !matches!(self.conn, Conn::Established { .. }) {
+                // A read-only server closed the handshake of our global session: open a
+                // local one there and resume the global one on a read-write server later.
+                tracing::debug!(
+                    ?host,
+                    "read-only server refused the global session; opening a local one"
+                );
+                self.try_local = true;
+                self.hosts.prefer(host);
+                self.timers.set(Timer::Reconnect, now);
+            }
+            return;
+        }
         if self.state != SessionState::ConnectedReadOnly {
             return;
         }
-        if read_write {
+        if mode == ServerMode::ReadWrite {
             tracing::debug!(?host, "read-write server found");
             self.hosts.prefer(host);
             self.drop_connection(now);
@@ -484,9 +513,16 @@ impl Session {
         Some(host)
     }
 
-    /// A host to probe with `isro` while connected read-only.
+    /// A host to probe with `isro`: while connected read-only, to find a read-write server;
+    /// and, with read-only sessions allowed, after a server closed the handshake of the
+    /// global session (a read-only server does that). Answer with
+    /// [`handle_probe`](Self::handle_probe).
     #[must_use]
     pub fn poll_probe(&mut self) -> Option<HostIndex> {
+        if let Some(host) = self.ro_check_due.take() {
+            self.ro_check = Some(host);
+            return Some(host);
+        }
         if !std::mem::take(&mut self.probe_due) {
             return None;
         }
@@ -513,14 +549,19 @@ impl Session {
                     last_zxid_seen: self.last_zxid,
                     time_out: i32::try_from(self.config.session_timeout.as_millis())
                         .unwrap_or(i32::MAX),
-                    session_id: if self.seen_rw { self.session_id } else { 0 },
-                    passwd: if self.seen_rw {
-                        self.password.clone()
-                    } else {
-                        Bytes::from_static(&[0; 16])
-                    },
+                    session_id: 0,
+                    passwd: Bytes::from_static(&NO_PASSWORD),
                     read_only: Some(self.config.read_only),
                 };
+                let request = match (&self.global, std::mem::take(&mut self.try_local)) {
+                    (Some((id, password)), false) => ConnectRequest {
+                        session_id: *id,
+                        passwd: password.clone(),
+                        ..request
+                    },
+                    _ => request,
+                };
+                self.presented = request.session_id;
                 // A 45-byte record always fits.
                 let _ = encode_frame(out, &request, usize::MAX);
                 self.conn = Conn::Handshaking { host, sent: true };
@@ -648,19 +689,37 @@ impl Session {
             return false;
         };
         self.timers.stop(Timer::Connect);
+        tracing::debug!(?host, session_id = rsp.session_id, time_out = rsp.time_out, read_only = ?rsp.read_only, "handshake answered");
         if rsp.is_expired() {
-            if self.seen_rw || self.session_id != 0 {
-                self.drop_transport();
-                self.terminate(SessionState::Expired);
-                return true;
-            }
-            return false;
+            let resumed = self.presented != 0;
+            return match resumed {
+                // A read-only server cannot validate a global session: take a local one
+                // there (reads keep working) and resume the global one on a read-write
+                // server later.
+                true if rsp.read_only == Some(true) && self.config.read_only => {
+                    tracing::debug!(
+                        "read-only server does not know the session; opening a local one"
+                    );
+                    self.try_local = true;
+                    self.retry_now = Some(host);
+                    false
+                }
+                true => {
+                    self.drop_transport();
+                    self.terminate(SessionState::Expired);
+                    true
+                }
+                // The server refused a new session: try another.
+                false => false,
+            };
         }
         let read_only = rsp.read_only == Some(true);
         self.negotiated = Duration::from_millis(u64::try_from(rsp.time_out).unwrap_or(0));
         self.session_id = rsp.session_id;
         self.password = rsp.passwd;
-        self.seen_rw |= !read_only;
+        if !read_only {
+            self.global = Some((self.session_id, self.password.clone()));
+        }
         self.failures = 0;
         self.conn = Conn::Established { host };
         self.setup_due = !self.auth.is_empty() || self.watches.len() > 0;
@@ -881,6 +940,11 @@ impl Session {
 
     fn connection_lost(&mut self, now: Instant) {
         let was_established = matches!(self.conn, Conn::Established { .. });
+        if let Conn::Handshaking { host, sent: true } = self.conn {
+            if self.config.read_only && self.presented != 0 && self.retry_now.is_none() {
+                self.ro_check_due = Some(host);
+            }
+        }
         self.conn = Conn::Idle;
         for timer in [Timer::Connect, Timer::Read, Timer::Ping, Timer::Probe] {
             self.timers.stop(timer);
@@ -903,7 +967,10 @@ impl Session {
         if self.state.is_terminal() {
             return;
         }
-        if was_established {
+        if let Some(host) = self.retry_now.take() {
+            self.hosts.prefer(host);
+            self.timers.set(Timer::Reconnect, now);
+        } else if was_established {
             self.set_state(SessionState::Disconnected);
             let delay = self
                 .rng
@@ -926,7 +993,7 @@ impl Session {
             self.timers
                 .set(Timer::Reconnect, now + Duration::from_micros(delay));
         }
-        if self.session_id != 0 && self.seen_rw && self.config.local_expiry_percent > 0 {
+        if self.global.is_some() && self.config.local_expiry_percent > 0 {
             let limit = self.negotiated * self.config.local_expiry_percent / 100;
             self.timers.set(Timer::Expiry, self.last_contact + limit);
         }

@@ -11,7 +11,7 @@ use self::sim::{Mode, Sim, create, exists, get_data};
 use crate::hosts::HostIndex;
 use crate::path::Chroot;
 use crate::records::*;
-use crate::session::{Event, ReconnectPolicy, SessionConfig, SessionState, WatchKind};
+use crate::session::{Event, ReconnectPolicy, ServerMode, SessionConfig, SessionState, WatchKind};
 use crate::{AddWatchMode, CreateMode, ErrorCode, EventType, OpCode, WatcherType};
 
 fn config() -> SessionConfig {
@@ -723,7 +723,8 @@ fn read_only_session_moves_to_a_read_write_server() {
     sim.run_for(secs(0.2));
     let probe = sim.session.poll_probe().expect("a probe after 100 ms");
     assert_ne!(probe, first);
-    sim.session.handle_probe(sim.now, probe, false);
+    sim.session
+        .handle_probe(sim.now, probe, ServerMode::ReadOnly);
     assert!(sim.session.poll_probe().is_none());
     sim.run_for(secs(0.25));
     let probe = sim
@@ -732,7 +733,8 @@ fn read_only_session_moves_to_a_read_write_server() {
         .expect("another probe after 200 ms");
     // The other host is read-write now.
     sim.server.read_only = false;
-    sim.session.handle_probe(sim.now, probe, true);
+    sim.session
+        .handle_probe(sim.now, probe, ServerMode::ReadWrite);
     sim.run_until(secs(2.0), |s| s.session.state() == SessionState::Connected);
     assert_eq!(sim.connected, Some(probe));
     // A read-only session id is local: the read-write server was asked for a new session.
@@ -771,4 +773,47 @@ fn watch_registration_follows_the_java_rules() {
         "getData on a missing node leaves no watch"
     );
     assert_eq!(watch_of(missing_exists), Some(Some(WatchKind::Exist)));
+}
+
+#[test]
+fn a_global_session_rides_out_a_read_only_period() {
+    let mut sim = Sim::new(
+        SessionConfig::new(2)
+            .read_only(true)
+            .session_timeout(secs(6.0))
+            .rng_seed(5),
+    );
+    sim.connect();
+    assert_eq!(sim.session.state(), SessionState::Connected);
+    let global = sim.session.session_id();
+    // The ensemble loses its quorum: the servers turn read-only.
+    sim.server.read_only = true;
+    sim.server.disconnect();
+    sim.server_closed();
+    sim.run_until(secs(2.0), |s| {
+        s.session.state() == SessionState::ConnectedReadOnly
+    });
+    let local = sim.session.session_id();
+    assert_ne!(local, global, "a local session on the read-only server");
+    assert!(
+        sim.call(OpCode::Exists, exists("/", false)).is_ok(),
+        "reads work"
+    );
+    // Quorum back: a probe finds a read-write server and the global session resumes.
+    sim.server.read_only = false;
+    sim.run_for(secs(0.2));
+    let probe = sim.session.poll_probe().expect("probe");
+    sim.session
+        .handle_probe(sim.now, probe, ServerMode::ReadWrite);
+    sim.run_until(secs(2.0), |s| s.session.state() == SessionState::Connected);
+    assert_eq!(sim.session.session_id(), global);
+    let presented: Vec<i64> = sim
+        .server
+        .received
+        .iter()
+        .filter(|(_, op, _)| op.is_none())
+        .map(|(_, _, b)| crate::decode_exact::<ConnectRequest>(b).unwrap().session_id)
+        .collect();
+    assert_eq!(presented, [0, global, 0, global]);
+    assert!(!sim.states().contains(&SessionState::Expired));
 }

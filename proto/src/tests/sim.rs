@@ -60,6 +60,8 @@ pub(crate) type Received = Vec<(i32, Option<OpCode>, Bytes)>;
 pub(crate) struct FakeServer {
     pub(crate) nodes: BTreeMap<String, Node>,
     sessions: HashMap<i64, ServerSession>,
+    /// Sessions created while read-only (local to this server).
+    local_sessions: BTreeSet<i64>,
     next_session: i64,
     pub(crate) zxid: i64,
     /// Session of the current connection, once the handshake is done.
@@ -89,6 +91,7 @@ impl FakeServer {
         Self {
             nodes,
             sessions: HashMap::new(),
+            local_sessions: BTreeSet::new(),
             next_session: 0x0100_0000_0000_0000,
             zxid: 0,
             conn_session: None,
@@ -413,6 +416,16 @@ impl FakeServer {
             return false;
         }
         let timeout_ms = req.time_out.clamp(self.min_timeout_ms, self.max_timeout_ms);
+        if self.read_only && req.session_id != 0 && !self.local_sessions.contains(&req.session_id) {
+            // A read-only server cannot validate a global session.
+            let rsp = ConnectResponse {
+                passwd: Bytes::from_static(&[0; 16]),
+                read_only: Some(true),
+                ..ConnectResponse::default()
+            };
+            encode_frame(&mut self.outbound, &rsp, usize::MAX).unwrap();
+            return false;
+        }
         let invalid = ConnectResponse {
             read_only: req.read_only.map(|_| false),
             ..ConnectResponse::default()

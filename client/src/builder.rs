@@ -1,0 +1,315 @@
+//! [`ClientBuilder`]: hosts, timeouts, reconnect policy, read-only, auth, limits and the
+//! connector.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use proto::hosts::ConnectString;
+use proto::records::AuthPacket;
+use proto::session::{ReconnectPolicy, Session, SessionConfig, SessionState};
+
+use crate::client::{Client, Inner};
+use crate::connector::{Connector, TcpConnector};
+use crate::error::{Context, Error, Result};
+use crate::task::SessionTask;
+
+/// Configures and connects a [`Client`].
+///
+/// ```no_run
+/// use std::time::Duration;
+/// # async fn _example() -> zk_client::Result<()> {
+/// let client = zk_client::Client::builder()
+///     .session_timeout(Duration::from_secs(10))
+///     .request_timeout(Duration::from_secs(5))
+///     .connect("zk1:2181,zk2:2181,zk3:2181/app")
+///     .await?;
+/// # let _ = client; Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct ClientBuilder {
+    session_timeout: Duration,
+    connect_timeout: Option<Duration>,
+    request_timeout: Option<Duration>,
+    reconnect: ReconnectPolicy,
+    read_only: bool,
+    fail_fast: bool,
+    max_queued: usize,
+    max_frame_len: usize,
+    local_expiry_percent: u32,
+    auth: Vec<AuthPacket>,
+    connector: Arc<dyn Connector>,
+    rng_seed: Option<u64>,
+    resume: Option<(i64, bytes::Bytes)>,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        Self {
+            session_timeout: Duration::from_secs(30),
+            connect_timeout: None,
+            request_timeout: None,
+            reconnect: ReconnectPolicy::default(),
+            read_only: false,
+            fail_fast: false,
+            max_queued: 100_000,
+            max_frame_len: proto::frame::DEFAULT_MAX_FRAME_LEN,
+            local_expiry_percent: 133,
+            auth: Vec::new(),
+            connector: Arc::new(TcpConnector),
+            rng_seed: None,
+            resume: None,
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The session timeout asked of the server, which clamps it to
+    /// `[2, 20] × tickTime` by default. Default 30 s.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().session_timeout(std::time::Duration::from_secs(6));
+    /// # let _ = b;
+    /// ```
+    pub fn session_timeout(mut self, timeout: Duration) -> Self {
+        self.session_timeout = timeout;
+        self
+    }
+
+    /// How long one connection attempt (dial and handshake) may take. Default: the
+    /// session timeout divided by the number of hosts, as the Java client.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().connect_timeout(std::time::Duration::from_secs(2));
+    /// # let _ = b;
+    /// ```
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// The deadline of every request, from the call until its reply. A request past its
+    /// deadline fails with [`Error::Timeout`]; if it was not sent yet it never will be.
+    /// Default none: requests wait through reconnects until the session expires.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().request_timeout(std::time::Duration::from_secs(5));
+    /// # let _ = b;
+    /// ```
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = Some(timeout);
+        self
+    }
+
+    /// How to back off between connection attempts. Default: 50 ms doubling to 1 s,
+    /// with jitter, forever.
+    ///
+    /// ```
+    /// use zk_client::ReconnectPolicy;
+    /// let b = zk_client::Client::builder().reconnect_policy(ReconnectPolicy::default().max_attempts(20));
+    /// # let _ = b;
+    /// ```
+    pub fn reconnect_policy(mut self, policy: ReconnectPolicy) -> Self {
+        self.reconnect = policy;
+        self
+    }
+
+    /// Accept read-only servers (of an ensemble that lost its quorum): reads keep working,
+    /// writes fail with [`Error::NotReadOnly`], and the client moves to a read-write server
+    /// when one is back (probing with `isro`, which the servers must whitelist). Default
+    /// false.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().read_only(true);
+    /// # let _ = b;
+    /// ```
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
+    }
+
+    /// Fail requests at once with [`Error::ConnectionLoss`] while disconnected, instead of
+    /// queueing them until the reconnect. Default false.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().fail_fast(true);
+    /// # let _ = b;
+    /// ```
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// The most requests waiting or in flight; beyond it calls fail with
+    /// [`Error::QueueFull`]. Default 100,000.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().max_queued(10_000);
+    /// # let _ = b;
+    /// ```
+    pub fn max_queued(mut self, max: usize) -> Self {
+        self.max_queued = max.max(1);
+        self
+    }
+
+    /// The largest frame sent or accepted: the server's `jute.maxbuffer`. Default
+    /// 1,048,575.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().max_frame_len(4 << 20);
+    /// # let _ = b;
+    /// ```
+    pub fn max_frame_len(mut self, len: usize) -> Self {
+        self.max_frame_len = len;
+        self
+    }
+
+    /// Declare the session expired when no server was reachable for this percentage of the
+    /// negotiated timeout (0 = only when a server says so). Default 133, as the Java
+    /// client from 3.9.3.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().local_expiry_percent(0);
+    /// # let _ = b;
+    /// ```
+    pub fn local_expiry_percent(mut self, percent: u32) -> Self {
+        self.local_expiry_percent = percent;
+        self
+    }
+
+    /// Authenticates with `scheme` (`digest` with `user:password`), on the first
+    /// connection and after every reconnect. Default none.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().auth("digest", b"alice:secret");
+    /// # let _ = b;
+    /// ```
+    pub fn auth(mut self, scheme: &str, auth: &[u8]) -> Self {
+        self.auth
+            .push(AuthPacket::new(scheme, bytes::Bytes::copy_from_slice(auth)));
+        self
+    }
+
+    /// Opens connections with `connector` instead of plain TCP.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let b = zk_client::Client::builder().connector(Arc::new(zk_client::connector::TcpConnector::default()));
+    /// # let _ = b;
+    /// ```
+    pub fn connector(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.connector = connector;
+        self
+    }
+
+    /// Seeds the host shuffle and backoff jitter (for reproducible tests). Default: from
+    /// the clock.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().rng_seed(7);
+    /// # let _ = b;
+    /// ```
+    pub fn rng_seed(mut self, seed: u64) -> Self {
+        self.rng_seed = Some(seed);
+        self
+    }
+
+    /// Resumes an existing session instead of starting a new one.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().resume_session(0x1234, vec![0; 16].into());
+    /// # let _ = b;
+    /// ```
+    pub fn resume_session(mut self, session_id: i64, password: bytes::Bytes) -> Self {
+        self.resume = Some((session_id, password));
+        self
+    }
+
+    /// Builds the client and its [`SessionTask`] without spawning it or waiting for a
+    /// connection. The task must be polled (spawned) for anything to happen.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] or [`Error::InvalidPath`] for a bad connect string.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> zk_client::Result<()> {
+    /// let (client, task) = zk_client::Client::builder().build("127.0.0.1:2181/app")?;
+    /// let task = tokio::spawn(task);
+    /// # drop(client); task.abort(); Ok(()) }
+    /// ```
+    pub fn build(self, hosts: &str) -> Result<(Client, SessionTask)> {
+        let context = || Context::new("connect", None);
+        let connect_string: ConnectString = hosts.parse().map_err(|e| match e {
+            proto::hosts::ConnectStringError::InvalidChroot(p) => Error::InvalidPath(context(), p),
+            _ => Error::InvalidArgument(context(), "invalid connect string"),
+        })?;
+        let seed = self.rng_seed.unwrap_or_else(|| {
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as u64);
+            nanos ^ u64::from(std::process::id()).rotate_left(32)
+        });
+        let mut config = SessionConfig::new(connect_string.hosts.len())
+            .chroot(connect_string.chroot.clone())
+            .session_timeout(self.session_timeout)
+            .read_only(self.read_only)
+            .reconnect(self.reconnect)
+            .max_frame_len(self.max_frame_len)
+            .local_expiry_percent(self.local_expiry_percent)
+            .rng_seed(seed);
+        if let Some(timeout) = self.connect_timeout {
+            config = config.connect_timeout(timeout);
+        }
+        if let Some((id, password)) = self.resume {
+            config = config.resume(id, password);
+        }
+        let now = std::time::Instant::now();
+        let mut session = Session::new(config, now);
+        for packet in self.auth {
+            session.add_auth(now, packet);
+        }
+        let (task, channels) = SessionTask::new(session, connect_string.hosts, self.connector);
+        let inner = Inner::new(
+            channels,
+            self.request_timeout,
+            self.fail_fast,
+            self.max_queued,
+            self.max_frame_len,
+        );
+        Ok((Client::from_inner(inner), task))
+    }
+
+    /// Connects: spawns the session task on the current tokio runtime and waits until the
+    /// session is established (or, with [`read_only`](Self::read_only), connected to a
+    /// read-only server).
+    ///
+    /// # Errors
+    ///
+    /// A bad connect string; [`Error::Timeout`] when no server accepted a session within
+    /// the session timeout; [`Error::AuthFailed`] or [`Error::SessionExpired`] (a resumed
+    /// session) when the first handshake says so.
+    ///
+    /// # Panics
+    ///
+    /// Outside a tokio runtime.
+    pub async fn connect(self, hosts: &str) -> Result<Client> {
+        let wait = self.session_timeout.max(Duration::from_secs(1));
+        let (client, task) = self.build(hosts)?;
+        tokio::spawn(task);
+        let mut state = client.state_watcher();
+        let reached = tokio::time::timeout(
+            wait,
+            state.wait_for(|s| s.is_connected() || s.is_terminal()),
+        )
+        .await;
+        let context = || Context::new("connect", None);
+        match reached {
+            Ok(Ok(s)) if s.is_connected() => Ok(client),
+            Ok(Ok(SessionState::AuthFailed)) => Err(Error::AuthFailed(context())),
+            Ok(Ok(SessionState::Expired)) => Err(Error::SessionExpired(context())),
+            Ok(_) => Err(Error::Closed(context())),
+            Err(_) => Err(Error::Timeout(context())),
+        }
+    }
+}

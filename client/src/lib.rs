@@ -1,0 +1,121 @@
+//! An async ZooKeeper client for tokio.
+//!
+//! zk-client is a thin driver around [`zk_proto`](proto)'s sans-IO session: one spawned
+//! [`SessionTask`] owns the socket and does I/O, timers and channel plumbing; every
+//! protocol decision (handshake, pings, reconnect, watch re-registration, expiry) is made
+//! by `proto::Session`, which is tested on a virtual clock. It does not retry operations
+//! for you, and it contains no recipes (locks, elections, caches live in zk-recipes).
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use zk_client::{Client, CreateMode, CreateOptions};
+//!
+//! # async fn _example() -> zk_client::Result<()> {
+//! let client = Client::connect("127.0.0.1:2181/myapp").await?;
+//! client.create_all("/config", b"v1", &CreateOptions::persistent()).await?;
+//! let (data, stat, changed) = client.get_data_and_watch("/config").await?;
+//! println!("config {data:?} at version {}", stat.version);
+//!
+//! let (me, _) = client.create("/workers/w-", b"", &CreateOptions::new(CreateMode::EphemeralSequential)).await?;
+//! println!("registered as {me}");
+//!
+//! let event = changed.await?;
+//! println!("{:?} on {}", event.event_type, event.path);
+//! client.close().await;
+//! # Ok(()) }
+//! ```
+//!
+//! # Ordering
+//!
+//! Every operation validates its arguments and queues its request when it is called, not
+//! when the returned future is first polled. So
+//!
+//! ```no_run
+//! # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
+//! let created = client.create("/a", b"1", &Default::default());
+//! let updated = client.set_data("/a", b"2", None);
+//! let (a, b) = tokio::join!(updated, created); // polled in any order
+//! # let _ = (a, b); Ok(()) }
+//! ```
+//!
+//! executes the create before the setData, as ZooKeeper executes one session's requests in
+//! order. Replies and watch events arrive in that order too: a watch event for a change is
+//! delivered before the reply to any later request that sees the change.
+//!
+//! ## Behavior
+//!
+//! - A request in flight when the connection drops fails with [`Error::ConnectionLoss`]:
+//!   it may or may not have been applied. The client never retries it by itself
+//!   (a sequential create is not idempotent).
+//! - While disconnected, new requests wait in a queue (at most
+//!   [`max_queued`](ClientBuilder::max_queued), else [`Error::QueueFull`]) until the
+//!   session is re-established, their deadline passes ([`Error::Timeout`]; an unsent
+//!   request is then never sent), or the session expires. With
+//!   [`fail_fast`](ClientBuilder::fail_fast) they fail at once.
+//! - Reconnect: the next host of a shuffled list, exponential backoff with jitter
+//!   ([`ReconnectPolicy`]), the same session id, password and last zxid seen; then the
+//!   authentication identities are replayed in the order added, then every watch is
+//!   re-armed (SetWatches2, or SetWatches on servers without persistent watches, in
+//!   batches of at most 128 KiB), then the queued requests are sent.
+//! - Every kind of watch survives reconnects. A change made while disconnected fires a
+//!   one-shot watch on reconnect. Persistent watchers receive `Disconnected` and then
+//!   `SyncConnected` session events, since changes in between are not replayed.
+//! - Expiry is terminal: every later call fails with [`Error::SessionExpired`] and
+//!   watchers end. The session expires when a server says so, or after 4/3 of the
+//!   negotiated timeout without reaching any server (the Java client's behaviour since
+//!   3.9.3; see [`local_expiry_percent`](ClientBuilder::local_expiry_percent)).
+//! - Authentication failure is terminal too ([`Error::AuthFailed`]). Closing
+//!   ([`Client::close`], or dropping every handle) deletes the session's ephemeral nodes.
+//! - Nothing received from the network can make the client panic or allocate without
+//!   bound: frames above [`max_frame_len`](ClientBuilder::max_frame_len) and malformed
+//!   replies drop the connection, which is then re-established.
+//!
+//! # Watchers
+//!
+//! Watchers are owned values. One-shot watches
+//! ([`get_data_and_watch`](Client::get_data_and_watch),
+//! [`exists_and_watch`](Client::exists_and_watch),
+//! [`get_children_and_watch`](Client::get_children_and_watch)) are futures
+//! ([`OneshotWatcher`]); persistent and persistent recursive watches ([`Client::watch`])
+//! are streams ([`PersistentWatcher`]); the session state is a latest-value
+//! [`StateWatcher`] and a lossless [`StateStream`]. Dropping a watcher removes it.
+//!
+//! # Features of the servers
+//!
+//! | feature | server |
+//! |---|---|
+//! | create returning a Stat, containers, checkWatches/removeWatches, reconfig | 3.5 |
+//! | TTL nodes | 3.5.3, with `extendedTypesEnabled=true` |
+//! | persistent watches, multiRead, getEphemerals, getAllChildrenNumber | 3.6 |
+//! | whoAmI | 3.7 |
+//!
+//! Servers before 3.5 work for everything else: `create` falls back to the old opcode.
+#![forbid(unsafe_code)]
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod builder;
+mod client;
+pub mod connector;
+mod error;
+mod helpers;
+mod multi;
+mod options;
+mod task;
+mod watcher;
+
+pub use builder::ClientBuilder;
+pub use client::Client;
+pub use error::{Context, Error, IoError, Result};
+pub use multi::{MultiBuilder, MultiReadBuilder, OpResult, ReadResult};
+pub use options::{CreateOptions, acl};
+pub use proto::hosts::Host;
+pub use proto::records::{Acl, ClientInfo, Id, Stat};
+pub use proto::session::{ReconnectPolicy, SessionState};
+pub use proto::{AddWatchMode, CreateMode, EventType, KeeperState, Perms, WatcherType};
+pub use task::SessionTask;
+pub use watcher::{OneshotWatcher, PersistentWatcher, StateStream, StateWatcher, WatchedEvent};
+
+/// The wire protocol crate this client drives.
+pub use proto;

@@ -1,0 +1,547 @@
+//! [`SessionTask`]: the one task that owns the connection and the `proto::Session`. It does
+//! nothing but I/O, timers and channel plumbing; every protocol decision is the session's.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::BytesMut;
+use proto::hosts::{Host, HostIndex};
+use proto::records::{AuthPacket, Request, Response};
+use proto::session::{
+    DisconnectCause, Event, Reply, RequestId, ServerMode, Session, SessionState, WatchKind,
+};
+use proto::{ErrorCode, KeeperState, OpCode};
+use tokio::io::AsyncWrite;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Sleep;
+
+use crate::connector::{BoxConnection, ConnectFuture, Connector};
+use crate::error::{Context as ErrorContext, Error, Result};
+use crate::watcher::WatchedEvent;
+
+/// What a request's future receives: the result, the request id (which also names the
+/// watch it left) and the kind of that watch.
+pub(crate) type RawReply = (
+    std::result::Result<Response, ErrorCode>,
+    RequestId,
+    Option<WatchKind>,
+);
+
+/// Where a watch's events go.
+#[derive(Debug)]
+pub(crate) enum WatchSink {
+    Oneshot(oneshot::Sender<Result<WatchedEvent>>),
+    Persistent(mpsc::UnboundedSender<WatchedEvent>),
+}
+
+/// A request from a [`Client`](crate::Client) handle.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Submit {
+        op_code: OpCode,
+        request: Request,
+        unrooted: bool,
+        reply: oneshot::Sender<RawReply>,
+        watch: Option<WatchSink>,
+    },
+    AddAuth(AuthPacket),
+    Close(oneshot::Sender<()>),
+    StateStream(mpsc::UnboundedSender<SessionState>),
+}
+
+/// An `isro` probe in flight.
+type ProbeFuture = Pin<Box<dyn Future<Output = ServerMode> + Send>>;
+
+/// What the handles can read without asking the task.
+#[derive(Clone, Debug)]
+pub(crate) struct Shared {
+    pub(crate) server: Option<String>,
+    pub(crate) session_id: i64,
+    pub(crate) password: bytes::Bytes,
+    pub(crate) timeout: Duration,
+}
+
+struct Call {
+    reply: oneshot::Sender<RawReply>,
+    watch: Option<WatchSink>,
+}
+
+/// The background task of a client: runs the session over the network.
+///
+/// [`ClientBuilder::connect`](crate::ClientBuilder::connect) spawns it on the current
+/// tokio runtime; [`ClientBuilder::build`](crate::ClientBuilder::build) hands it to you to
+/// spawn or drive. It finishes once every [`Client`](crate::Client) handle is dropped
+/// (closing the session first) or the session has ended and no handle is left.
+#[must_use = "the session does nothing unless the task is polled"]
+pub struct SessionTask {
+    session: Session,
+    hosts: Vec<Host>,
+    connector: Arc<dyn Connector>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    commands_open: bool,
+    removals: mpsc::UnboundedReceiver<RequestId>,
+    state_tx: watch::Sender<SessionState>,
+    shared_tx: watch::Sender<Shared>,
+    state_streams: Vec<mpsc::UnboundedSender<SessionState>>,
+    close_waiters: Vec<oneshot::Sender<()>>,
+
+    calls: HashMap<RequestId, Call>,
+    watchers: HashMap<RequestId, WatchSink>,
+
+    conn: Option<BoxConnection>,
+    dial: Option<(HostIndex, ConnectFuture)>,
+    probe: Option<(HostIndex, ProbeFuture)>,
+    rbuf: BytesMut,
+    wbuf: BytesMut,
+    written: usize,
+    needs_flush: bool,
+    timer: Pin<Box<Sleep>>,
+    timer_at: Option<Instant>,
+    sweep_due: bool,
+}
+
+impl std::fmt::Debug for SessionTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionTask")
+            .field("state", &self.session.state())
+            .field("calls", &self.calls.len())
+            .finish()
+    }
+}
+
+/// The channels between handles and the task.
+pub(crate) struct Channels {
+    pub(crate) commands: mpsc::UnboundedSender<Command>,
+    pub(crate) removals: mpsc::UnboundedSender<RequestId>,
+    pub(crate) state: watch::Receiver<SessionState>,
+    pub(crate) shared: watch::Receiver<Shared>,
+}
+
+const READ_CHUNK: usize = 64 * 1024;
+const WRITE_HIGH_WATER: usize = 1024 * 1024;
+
+impl SessionTask {
+    pub(crate) fn new(
+        session: Session,
+        hosts: Vec<Host>,
+        connector: Arc<dyn Connector>,
+    ) -> (Self, Channels) {
+        let (commands_tx, commands) = mpsc::unbounded_channel();
+        let (removals_tx, removals) = mpsc::unbounded_channel();
+        let (state_tx, state_rx) = watch::channel(session.state());
+        let shared = Shared {
+            server: None,
+            session_id: 0,
+            password: bytes::Bytes::new(),
+            timeout: session.negotiated_timeout(),
+        };
+        let (shared_tx, shared_rx) = watch::channel(shared);
+        let task = Self {
+            session,
+            hosts,
+            connector,
+            commands,
+            commands_open: true,
+            removals,
+            state_tx,
+            shared_tx,
+            state_streams: Vec::new(),
+            close_waiters: Vec::new(),
+            calls: HashMap::new(),
+            watchers: HashMap::new(),
+            conn: None,
+            dial: None,
+            probe: None,
+            rbuf: BytesMut::with_capacity(READ_CHUNK),
+            wbuf: BytesMut::with_capacity(READ_CHUNK),
+            written: 0,
+            needs_flush: false,
+            timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
+            timer_at: None,
+            sweep_due: false,
+        };
+        let channels = Channels {
+            commands: commands_tx,
+            removals: removals_tx,
+            state: state_rx,
+            shared: shared_rx,
+        };
+        (task, channels)
+    }
+
+    fn handle_command(&mut self, command: Command, now: Instant) {
+        match command {
+            Command::Submit {
+                op_code,
+                request,
+                unrooted,
+                reply,
+                watch,
+            } => {
+                let id = if unrooted {
+                    self.session.submit_unrooted(now, op_code, request)
+                } else {
+                    self.session.submit(now, op_code, request)
+                };
+                self.calls.insert(id, Call { reply, watch });
+            }
+            Command::AddAuth(packet) => self.session.add_auth(now, packet),
+            Command::Close(done) => {
+                self.close_waiters.push(done);
+                self.session.close(now);
+            }
+            Command::StateStream(tx) => {
+                if tx.send(self.session.state()).is_ok() {
+                    self.state_streams.push(tx);
+                }
+            }
+        }
+    }
+
+    /// Delivers the session's events.
+    fn dispatch(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            match event {
+                Event::Reply(reply) => self.deliver_reply(reply),
+                Event::Watch { watchers, event } => {
+                    let delivered = WatchedEvent::node(event.event_type, event.path);
+                    for id in watchers {
+                        self.deliver_watch(id, &delivered);
+                    }
+                }
+                Event::State(state) => self.state_changed(state),
+                Event::CloseConnection => self.drop_connection(),
+                _ => {}
+            }
+        }
+    }
+
+    fn deliver_reply(&mut self, reply: Reply) {
+        let Some(call) = self.calls.remove(&reply.id) else {
+            return;
+        };
+        if let (Some(_), Some(sink)) = (reply.watch, call.watch) {
+            self.watchers.insert(reply.id, sink);
+        }
+        let raw = (reply.result, reply.id, reply.watch);
+        // The caller may have given up (deadline); nothing to do then.
+        let _ = call.reply.send(raw);
+    }
+
+    fn deliver_watch(&mut self, id: RequestId, event: &WatchedEvent) {
+        match self.watchers.remove(&id) {
+            Some(WatchSink::Oneshot(tx)) => {
+                let _ = tx.send(Ok(event.clone()));
+            }
+            Some(WatchSink::Persistent(tx)) => {
+                if tx.send(event.clone()).is_ok() {
+                    self.watchers.insert(id, WatchSink::Persistent(tx));
+                } else {
+                    self.session.remove_watcher(Instant::now(), id);
+                }
+            }
+            None => {}
+        }
+    }
+
+    fn state_changed(&mut self, state: SessionState) {
+        let _ = self.state_tx.send(state);
+        self.state_streams.retain(|tx| tx.send(state).is_ok());
+        self.sweep_due |= state.is_connected();
+        let server = self
+            .session
+            .connected_host()
+            .and_then(|h| self.hosts.get(h.0))
+            .map(ToString::to_string);
+        let shared = Shared {
+            server,
+            session_id: self.session.session_id(),
+            password: self.session.password().clone(),
+            timeout: self.session.negotiated_timeout(),
+        };
+        let _ = self.shared_tx.send(shared);
+        let keeper = match state {
+            SessionState::Connected => Some(KeeperState::SyncConnected),
+            SessionState::ConnectedReadOnly => Some(KeeperState::ConnectedReadOnly),
+            SessionState::Disconnected => Some(KeeperState::Disconnected),
+            _ => None,
+        };
+        if let Some(keeper) = keeper {
+            let event = WatchedEvent::session(keeper);
+            for sink in self.watchers.values() {
+                if let WatchSink::Persistent(tx) = sink {
+                    let _ = tx.send(event.clone());
+                }
+            }
+        }
+        if let Some(code) = state.terminal_error() {
+            let context = || ErrorContext::new("watch", None);
+            for (_, sink) in self.watchers.drain() {
+                match sink {
+                    WatchSink::Oneshot(tx) => {
+                        let _ = tx.send(Err(Error::from_code(code, context())));
+                    }
+                    WatchSink::Persistent(tx) => {
+                        let keeper = match state {
+                            SessionState::Expired => KeeperState::Expired,
+                            SessionState::AuthFailed => KeeperState::AuthFailed,
+                            _ => KeeperState::Closed,
+                        };
+                        let _ = tx.send(WatchedEvent::session(keeper));
+                    }
+                }
+            }
+            for done in self.close_waiters.drain(..) {
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn drop_connection(&mut self) {
+        self.conn = None;
+        self.dial = None;
+        self.rbuf.clear();
+        self.wbuf.clear();
+        self.written = 0;
+        self.needs_flush = false;
+    }
+
+    /// Forgets requests whose caller gave up (deadline) before they were sent.
+    fn sweep_abandoned(&mut self) {
+        let session = &mut self.session;
+        self.calls
+            .retain(|id, call| !(call.reply.is_closed() && session.cancel(*id)));
+    }
+
+    fn poll_commands(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let mut progress = false;
+        while self.commands_open {
+            match self.commands.poll_recv(cx) {
+                Poll::Ready(Some(command)) => {
+                    self.handle_command(command, now);
+                    progress = true;
+                }
+                Poll::Ready(None) => {
+                    // Every handle is gone: close the session.
+                    self.commands_open = false;
+                    self.session.close(now);
+                    progress = true;
+                }
+                Poll::Pending => break,
+            }
+        }
+        while let Poll::Ready(Some(id)) = self.removals.poll_recv(cx) {
+            self.watchers.remove(&id);
+            self.session.remove_watcher(now, id);
+            progress = true;
+        }
+        progress
+    }
+
+    fn poll_dial(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        if self.dial.is_none() {
+            let Some(host) = self.session.poll_connect(now) else {
+                return false;
+            };
+            let future = match self.hosts.get(host.0) {
+                Some(h) => self.connector.connect(h),
+                None => Box::pin(async { Err(io::Error::other("no such host")) }) as ConnectFuture,
+            };
+            self.dial = Some((host, future));
+        }
+        let Some((host, future)) = self.dial.as_mut() else {
+            return false;
+        };
+        let host = *host;
+        match future.as_mut().poll(cx) {
+            Poll::Pending => false,
+            Poll::Ready(result) => {
+                self.dial = None;
+                match result {
+                    Ok(conn) => {
+                        tracing::debug!(host = %self.hosts[host.0], "connected");
+                        self.conn = Some(conn);
+                        self.session.handle_connected(Instant::now());
+                    }
+                    Err(error) => {
+                        tracing::debug!(host = %self.hosts[host.0], %error, "connect failed");
+                        self.session.handle_disconnected(
+                            Instant::now(),
+                            DisconnectCause::ConnectFailed(error.to_string()),
+                        );
+                    }
+                }
+                true
+            }
+        }
+    }
+
+    fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+        let mut progress = false;
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return progress;
+            };
+            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
+                self.rbuf.reserve(READ_CHUNK);
+            }
+            match tokio_util::io::poll_read_buf(Pin::new(&mut **conn), cx, &mut self.rbuf) {
+                Poll::Pending => return progress,
+                Poll::Ready(Ok(0)) => {
+                    self.lost(DisconnectCause::Eof);
+                    return true;
+                }
+                Poll::Ready(Ok(_)) => {
+                    progress = true;
+                    self.session.handle_input(Instant::now(), &mut self.rbuf);
+                }
+                Poll::Ready(Err(error)) => {
+                    self.lost(DisconnectCause::Io(error.to_string()));
+                    return true;
+                }
+            }
+            // Deliver what arrived before reading more, so replies flow while a big
+            // response is still streaming in.
+            self.dispatch();
+        }
+    }
+
+    fn lost(&mut self, cause: DisconnectCause) {
+        self.drop_connection();
+        self.session.handle_disconnected(Instant::now(), cause);
+    }
+
+    fn fill_write_buffer(&mut self, now: Instant) {
+        if self.conn.is_none() {
+            return;
+        }
+        if self.sweep_due && self.session.queued() > 0 {
+            self.sweep_due = false;
+            self.sweep_abandoned();
+        }
+        while self.wbuf.len() < WRITE_HIGH_WATER
+            && self.session.poll_transmit(now, &mut self.wbuf) > 0
+        {}
+    }
+
+    fn poll_write(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(conn) = self.conn.as_mut() else {
+            return false;
+        };
+        let mut progress = false;
+        while self.written < self.wbuf.len() {
+            match Pin::new(&mut *conn).poll_write(cx, &self.wbuf[self.written..]) {
+                Poll::Pending => return progress,
+                Poll::Ready(Ok(0)) => {
+                    self.lost(DisconnectCause::Eof);
+                    return true;
+                }
+                Poll::Ready(Ok(n)) => {
+                    self.written += n;
+                    self.needs_flush = true;
+                    progress = true;
+                }
+                Poll::Ready(Err(error)) => {
+                    self.lost(DisconnectCause::Io(error.to_string()));
+                    return true;
+                }
+            }
+        }
+        self.wbuf.clear();
+        self.written = 0;
+        if self.needs_flush {
+            match Pin::new(&mut *conn).poll_flush(cx) {
+                Poll::Pending => {}
+                Poll::Ready(Ok(())) => self.needs_flush = false,
+                Poll::Ready(Err(error)) => {
+                    self.lost(DisconnectCause::Io(error.to_string()));
+                    return true;
+                }
+            }
+        }
+        progress
+    }
+
+    fn poll_probe(&mut self, cx: &mut Context<'_>) -> bool {
+        if self.probe.is_none() {
+            let Some(host) = self.session.poll_probe() else {
+                return false;
+            };
+            let target = self.hosts[host.0].clone();
+            self.probe = Some((host, Box::pin(crate::connector::probe_mode(target))));
+        }
+        let Some((host, future)) = self.probe.as_mut() else {
+            return false;
+        };
+        let host = *host;
+        match future.as_mut().poll(cx) {
+            Poll::Pending => false,
+            Poll::Ready(mode) => {
+                self.probe = None;
+                self.session.handle_probe(Instant::now(), host, mode);
+                true
+            }
+        }
+    }
+
+    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+        let Some(at) = self.session.poll_timeout() else {
+            self.timer_at = None;
+            return false;
+        };
+        if self.timer_at != Some(at) {
+            self.timer_at = Some(at);
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(at));
+        }
+        if self.timer.as_mut().poll(cx).is_ready() {
+            self.timer_at = None;
+            self.session.handle_timeout(Instant::now());
+            if !self.session.state().is_connected() {
+                // Abandoned requests must not wait for a reconnect.
+                self.sweep_abandoned();
+            }
+            return true;
+        }
+        false
+    }
+
+    fn finished(&self) -> bool {
+        !self.commands_open && self.session.state().is_terminal()
+    }
+}
+
+impl Future for SessionTask {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        // Bounded work per poll, so one busy client cannot starve its runtime thread.
+        for _ in 0..64 {
+            let now = Instant::now();
+            let mut progress = this.poll_commands(cx, now);
+            progress |= this.poll_dial(cx, now);
+            progress |= this.poll_read(cx);
+            this.dispatch();
+            this.fill_write_buffer(now);
+            progress |= this.poll_write(cx);
+            progress |= this.poll_probe(cx);
+            progress |= this.poll_timer(cx);
+            this.dispatch();
+            if this.finished() {
+                return Poll::Ready(());
+            }
+            if !progress {
+                return Poll::Pending;
+            }
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}

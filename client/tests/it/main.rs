@@ -1,0 +1,9 @@
+//! zk-client against real ZooKeeper 3.8 servers started by zk-testkit.
+//!
+//! Most tests share one standalone server per binary (`zk_testkit::shared()`), each in its
+//! own chroot; the fault tests start their own servers or ensembles.
+
+mod faults;
+mod ops;
+mod support;
+mod watches;

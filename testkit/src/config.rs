@@ -1,0 +1,896 @@
+//! Ensemble options and the generated `zoo.cfg`, `myid`, logging and JVM settings.
+//!
+//! Every run writes fresh files into its own temporary folder (the server rewrites `zoo.cfg`
+//! when reconfig is on, so files are never shared between runs).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::discovery::Installation;
+use crate::error::{Error, Result};
+
+/// A server's id (`myid`), 1-based.
+pub type ServerId = u8;
+
+/// The digest for user `super` with password `superpw`, for
+/// [`EnsembleConfig::super_digest`]. Authenticate with `addauth digest super:superpw`.
+///
+/// # Examples
+///
+/// ```
+/// let cfg = zk_testkit::EnsembleConfig::new(3).reconfig(true).super_digest(zk_testkit::SUPER_DIGEST_SUPERPW);
+/// # let _ = cfg;
+/// ```
+pub const SUPER_DIGEST_SUPERPW: &str = "super:g9oN2HttPfn8MMWJZ2r45Np/LIA=";
+
+/// How servers are wired to each other and to the test process.
+///
+/// # Examples
+///
+/// ```
+/// use zk_testkit::{EnsembleConfig, NetMode};
+///
+/// let cfg = EnsembleConfig::new(3).net(NetMode::Netns);
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NetMode {
+    /// Every server listens on `127.0.0.1` with its own free ports. Needs nothing special;
+    /// no partitions between servers.
+    #[default]
+    Loopback,
+    /// Every server runs in its own network namespace joined by a bridge, so servers can be
+    /// partitioned from each other. Needs root and `ip` (iproute2).
+    Netns,
+}
+
+/// TLS on the client port: the server-side settings of PROTOCOL.md §12.8.
+///
+/// The plaintext client port stays open next to the TLS port (the kit probes readiness on
+/// it). Key stores are made by the caller, for example with `keytool`.
+///
+/// # Examples
+///
+/// ```
+/// use zk_testkit::{EnsembleConfig, TlsConfig};
+///
+/// let tls = TlsConfig::new("/tmp/tls/server.p12", "changeit", "/tmp/tls/truststore.p12", "changeit")
+///     .client_auth("want");
+/// let cfg = EnsembleConfig::new(1).tls(tls);
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    pub(crate) keystore: PathBuf,
+    pub(crate) keystore_password: String,
+    pub(crate) truststore: PathBuf,
+    pub(crate) truststore_password: String,
+    pub(crate) client_auth: Option<String>,
+    pub(crate) extra: Vec<(String, String)>,
+}
+
+impl TlsConfig {
+    /// A PKCS#12 key store and trust store with their passwords.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tls = zk_testkit::TlsConfig::new("server.p12", "pw", "trust.p12", "pw");
+    /// # let _ = tls;
+    /// ```
+    pub fn new(
+        keystore: impl Into<PathBuf>,
+        keystore_password: impl Into<String>,
+        truststore: impl Into<PathBuf>,
+        truststore_password: impl Into<String>,
+    ) -> Self {
+        Self {
+            keystore: keystore.into(),
+            keystore_password: keystore_password.into(),
+            truststore: truststore.into(),
+            truststore_password: truststore_password.into(),
+            client_auth: None,
+            extra: Vec::new(),
+        }
+    }
+
+    /// `ssl.clientAuth`: `need` (the server's default), `want` or `none`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tls = zk_testkit::TlsConfig::new("s.p12", "pw", "t.p12", "pw").client_auth("none");
+    /// # let _ = tls;
+    /// ```
+    pub fn client_auth(mut self, mode: impl Into<String>) -> Self {
+        self.client_auth = Some(mode.into());
+        self
+    }
+
+    /// Any other `ssl.*` line, for example `("ssl.enabledProtocols", "TLSv1.3,TLSv1.2")`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tls = zk_testkit::TlsConfig::new("s.p12", "pw", "t.p12", "pw")
+    ///     .option("ssl.enabledProtocols", "TLSv1.3,TLSv1.2");
+    /// # let _ = tls;
+    /// ```
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.extra.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// SASL DIGEST-MD5 on the client port (PROTOCOL.md §12.9).
+///
+/// # Examples
+///
+/// ```
+/// use zk_testkit::{EnsembleConfig, SaslConfig};
+///
+/// let sasl = SaslConfig::digest_users([("bob", "bobsecret")]).require(true);
+/// let cfg = EnsembleConfig::new(1).sasl(sasl);
+/// # let _ = cfg;
+/// ```
+#[derive(Clone, Debug)]
+pub struct SaslConfig {
+    pub(crate) users: Vec<(String, String)>,
+    pub(crate) jaas_file: Option<PathBuf>,
+    pub(crate) require: bool,
+}
+
+impl SaslConfig {
+    /// A generated JAAS `Server` section with these `user_<name>="<password>"` entries.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sasl = zk_testkit::SaslConfig::digest_users([("super", "adminsecret"), ("bob", "bobsecret")]);
+    /// # let _ = sasl;
+    /// ```
+    pub fn digest_users<U, P>(users: impl IntoIterator<Item = (U, P)>) -> Self
+    where
+        U: Into<String>,
+        P: Into<String>,
+    {
+        Self {
+            users: users
+                .into_iter()
+                .map(|(u, p)| (u.into(), p.into()))
+                .collect(),
+            jaas_file: None,
+            require: false,
+        }
+    }
+
+    /// Uses an existing JAAS file instead of a generated one.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sasl = zk_testkit::SaslConfig::jaas_file("/etc/zk/jaas.conf");
+    /// # let _ = sasl;
+    /// ```
+    pub fn jaas_file(path: impl Into<PathBuf>) -> Self {
+        Self {
+            users: Vec::new(),
+            jaas_file: Some(path.into()),
+            require: false,
+        }
+    }
+
+    /// Rejects sessions that did not authenticate with SASL
+    /// (`sessionRequireClientSASLAuth=true`). Default: `false`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sasl = zk_testkit::SaslConfig::digest_users([("bob", "pw")]).require(true);
+    /// # let _ = sasl;
+    /// ```
+    pub fn require(mut self, yes: bool) -> Self {
+        self.require = yes;
+        self
+    }
+}
+
+/// Options for a [`Server`](crate::Server) or an [`Ensemble`](crate::Ensemble).
+///
+/// Defaults follow TESTING.md §3.4: tickTime 200 ms, initLimit 10, syncLimit 5,
+/// maxSessionTimeout 60 s, `forceSync=no`, `maxClientCnxns=0`, the admin server off, all
+/// four-letter words enabled, and small JVMs (`-Xmx128m`, serial GC, C1 only) so five
+/// servers fit on two cores.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use zk_testkit::EnsembleConfig;
+///
+/// let cfg = EnsembleConfig::new(3)
+///     .tick(Duration::from_millis(200))
+///     .extended_types(true)
+///     .option("snapCount", "1000");
+/// assert_eq!(cfg.size(), 3);
+/// ```
+#[derive(Clone, Debug)]
+pub struct EnsembleConfig {
+    pub(crate) size: usize,
+    pub(crate) tick: Duration,
+    pub(crate) init_limit: u32,
+    pub(crate) sync_limit: u32,
+    pub(crate) min_session_timeout: Option<Duration>,
+    pub(crate) max_session_timeout: Option<Duration>,
+    pub(crate) extended_types: bool,
+    pub(crate) reconfig: bool,
+    pub(crate) super_digest: Option<String>,
+    pub(crate) read_only: bool,
+    pub(crate) tls: Option<TlsConfig>,
+    pub(crate) sasl: Option<SaslConfig>,
+    pub(crate) net: NetMode,
+    pub(crate) options: Vec<(String, String)>,
+    pub(crate) jvm_opts: Vec<String>,
+    pub(crate) extra_jvm_opts: Vec<String>,
+    pub(crate) start_deadline: Duration,
+    pub(crate) installation: Option<Installation>,
+    pub(crate) log_level: String,
+    pub(crate) dir_prefix: Option<String>,
+}
+
+/// The default JVM options: small heap, serial GC, C1 only, one active CPU.
+pub const DEFAULT_JVM_OPTS: &[&str] = &[
+    "-Xms16m",
+    "-Xmx128m",
+    "-Xss512k",
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:ActiveProcessorCount=1",
+    "-XX:-UsePerfData",
+    "-Djava.net.preferIPv4Stack=true",
+];
+
+impl EnsembleConfig {
+    /// Options for `size` servers (1 = standalone; 3 or 5 for an ensemble).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(zk_testkit::EnsembleConfig::new(5).size(), 5);
+    /// ```
+    pub fn new(size: usize) -> Self {
+        Self {
+            size,
+            tick: Duration::from_millis(200),
+            init_limit: 10,
+            sync_limit: 5,
+            min_session_timeout: None,
+            max_session_timeout: Some(Duration::from_secs(60)),
+            extended_types: false,
+            reconfig: false,
+            super_digest: None,
+            read_only: false,
+            tls: None,
+            sasl: None,
+            net: NetMode::Loopback,
+            options: Vec::new(),
+            jvm_opts: DEFAULT_JVM_OPTS.iter().map(|s| (*s).to_owned()).collect(),
+            extra_jvm_opts: Vec::new(),
+            start_deadline: Duration::from_secs(90),
+            installation: None,
+            log_level: "INFO".to_owned(),
+            dir_prefix: None,
+        }
+    }
+
+    /// The number of servers.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(zk_testkit::EnsembleConfig::new(1).size(), 1);
+    /// ```
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    /// Sets the number of servers. Default: the value given to [`new`](Self::new).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(zk_testkit::EnsembleConfig::new(1).with_size(3).size(), 3);
+    /// ```
+    pub fn with_size(mut self, size: usize) -> Self {
+        self.size = size;
+        self
+    }
+
+    /// `tickTime`. Default: 200 ms (fast fail-over; sessions may last 0.4 s to 60 s).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).tick(std::time::Duration::from_secs(2));
+    /// assert_eq!(cfg.tick_time(), std::time::Duration::from_secs(2));
+    /// ```
+    pub fn tick(mut self, tick: Duration) -> Self {
+        self.tick = tick;
+        self
+    }
+
+    /// The configured `tickTime`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3);
+    /// assert_eq!(cfg.tick_time(), std::time::Duration::from_millis(200));
+    /// ```
+    pub fn tick_time(&self) -> Duration {
+        self.tick
+    }
+
+    /// `initLimit` and `syncLimit`, in ticks. Default: 10 and 5.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).limits(20, 10);
+    /// # let _ = cfg;
+    /// ```
+    pub fn limits(mut self, init_limit: u32, sync_limit: u32) -> Self {
+        self.init_limit = init_limit;
+        self.sync_limit = sync_limit;
+        self
+    }
+
+    /// `minSessionTimeout` and `maxSessionTimeout`; `None` leaves the server default
+    /// (2 and 20 ticks). Default: none and 60 s.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).session_timeouts(Some(Duration::from_secs(1)), None);
+    /// # let _ = cfg;
+    /// ```
+    pub fn session_timeouts(mut self, min: Option<Duration>, max: Option<Duration>) -> Self {
+        self.min_session_timeout = min;
+        self.max_session_timeout = max;
+        self
+    }
+
+    /// TTL and container nodes: `extendedTypesEnabled=true` plus
+    /// `-Dznode.container.checkIntervalMs=1000` so expired nodes go within about a second.
+    /// Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).extended_types(true);
+    /// # let _ = cfg;
+    /// ```
+    pub fn extended_types(mut self, on: bool) -> Self {
+        self.extended_types = on;
+        self
+    }
+
+    /// Dynamic reconfiguration: `reconfigEnabled=true`, `standaloneEnabled=false` and a
+    /// `dynamicConfigFile` (PROTOCOL.md §12.6). Pair it with
+    /// [`super_digest`](Self::super_digest) to be allowed to call reconfig. Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).reconfig(true);
+    /// # let _ = cfg;
+    /// ```
+    pub fn reconfig(mut self, on: bool) -> Self {
+        self.reconfig = on;
+        self
+    }
+
+    /// `DigestAuthenticationProvider.superDigest`, e.g. [`SUPER_DIGEST_SUPERPW`].
+    /// Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).super_digest(zk_testkit::SUPER_DIGEST_SUPERPW);
+    /// # let _ = cfg;
+    /// ```
+    pub fn super_digest(mut self, digest: impl Into<String>) -> Self {
+        self.super_digest = Some(digest.into());
+        self
+    }
+
+    /// Read-only mode: the JVM flag `-Dreadonlymode.enabled=true` plus
+    /// `localSessionsEnabled=true`, which 3.7 and later need (PROTOCOL.md §12.7).
+    /// Default: off.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).read_only(true);
+    /// # let _ = cfg;
+    /// ```
+    pub fn read_only(mut self, on: bool) -> Self {
+        self.read_only = on;
+        self
+    }
+
+    /// TLS on an extra client port. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let tls = zk_testkit::TlsConfig::new("s.p12", "pw", "t.p12", "pw");
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).tls(tls);
+    /// # let _ = cfg;
+    /// ```
+    pub fn tls(mut self, tls: TlsConfig) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// SASL authentication. Default: none.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let sasl = zk_testkit::SaslConfig::digest_users([("bob", "pw")]);
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).sasl(sasl);
+    /// # let _ = cfg;
+    /// ```
+    pub fn sasl(mut self, sasl: SaslConfig) -> Self {
+        self.sasl = Some(sasl);
+        self
+    }
+
+    /// How servers are wired. Default: [`NetMode::Loopback`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).net(zk_testkit::NetMode::Netns);
+    /// # let _ = cfg;
+    /// ```
+    pub fn net(mut self, net: NetMode) -> Self {
+        self.net = net;
+        self
+    }
+
+    /// The configured [`NetMode`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert_eq!(zk_testkit::EnsembleConfig::new(3).net_mode(), zk_testkit::NetMode::Loopback);
+    /// ```
+    pub fn net_mode(&self) -> NetMode {
+        self.net
+    }
+
+    /// Any other `zoo.cfg` line. Unknown keys become `zookeeper.<key>` system properties.
+    /// A key given here replaces the kit's own line for that key.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).option("cnxTimeout", "1000");
+    /// # let _ = cfg;
+    /// ```
+    pub fn option(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.options.push((key.into(), value.into()));
+        self
+    }
+
+    /// Replaces the default JVM options ([`DEFAULT_JVM_OPTS`]).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).jvm_opts(["-Xmx256m"]);
+    /// # let _ = cfg;
+    /// ```
+    pub fn jvm_opts<S: Into<String>>(mut self, opts: impl IntoIterator<Item = S>) -> Self {
+        self.jvm_opts = opts.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds JVM options after the defaults, e.g. `-Dzookeeper.snapCount=100`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).jvm_opt("-Dzookeeper.snapCount=100");
+    /// # let _ = cfg;
+    /// ```
+    pub fn jvm_opt(mut self, opt: impl Into<String>) -> Self {
+        self.extra_jvm_opts.push(opt.into());
+        self
+    }
+
+    /// How long a start or restart may take before it fails. Default: 90 s (five JVMs on
+    /// two busy cores took up to 15 s in the measurements).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(5).start_deadline(std::time::Duration::from_secs(120));
+    /// # let _ = cfg;
+    /// ```
+    pub fn start_deadline(mut self, deadline: Duration) -> Self {
+        self.start_deadline = deadline;
+        self
+    }
+
+    /// Uses this installation instead of [`Installation::discover`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// let install = zk_testkit::Installation::discover()?;
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).installation(install);
+    /// # let _ = cfg;
+    /// # Ok::<(), zk_testkit::Error>(())
+    /// ```
+    pub fn installation(mut self, installation: Installation) -> Self {
+        self.installation = Some(installation);
+        self
+    }
+
+    /// The server's log level (`INFO`, `DEBUG`, `WARN`...). Default: `INFO`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(1).log_level("DEBUG");
+    /// # let _ = cfg;
+    /// ```
+    pub fn log_level(mut self, level: impl Into<String>) -> Self {
+        self.log_level = level.into();
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.size == 0 || self.size > 9 {
+            return Err(Error::InvalidConfig(format!(
+                "size must be 1..=9 (1, 3 or 5 recommended), got {}",
+                self.size
+            )));
+        }
+        if self.tick < Duration::from_millis(10) {
+            return Err(Error::InvalidConfig(format!(
+                "tickTime {:?} is below 10 ms",
+                self.tick
+            )));
+        }
+        if self.standalone() && self.net == NetMode::Netns {
+            // Allowed: a standalone server in its own namespace.
+        }
+        Ok(())
+    }
+
+    /// Whether the servers run without `server.N` lines.
+    pub(crate) fn standalone(&self) -> bool {
+        self.size == 1 && !self.reconfig
+    }
+}
+
+/// The addresses of one server, as seen by its peers and by clients.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeAddrs {
+    pub(crate) id: ServerId,
+    pub(crate) ip: String,
+    pub(crate) client_port: u16,
+    pub(crate) quorum_port: u16,
+    pub(crate) election_port: u16,
+    pub(crate) secure_port: Option<u16>,
+}
+
+/// The files of one server.
+#[derive(Clone, Debug)]
+pub(crate) struct NodeFiles {
+    pub(crate) dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) data_log_dir: PathBuf,
+    pub(crate) conf_dir: PathBuf,
+    pub(crate) cfg: PathBuf,
+    pub(crate) log: PathBuf,
+}
+
+impl NodeFiles {
+    pub(crate) fn new(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            data_dir: dir.join("data"),
+            data_log_dir: dir.join("datalog"),
+            conf_dir: dir.join("conf"),
+            cfg: dir.join("conf").join("zoo.cfg"),
+            log: dir.join("server.log"),
+        }
+    }
+
+    pub(crate) fn dynamic_cfg(&self) -> PathBuf {
+        self.conf_dir.join("zoo.cfg.dynamic")
+    }
+
+    pub(crate) fn jaas(&self) -> PathBuf {
+        self.conf_dir.join("jaas.conf")
+    }
+}
+
+fn millis(d: Duration) -> u128 {
+    d.as_millis()
+}
+
+/// Renders `zoo.cfg` (and, with reconfig, the dynamic file's content) for `me`.
+pub(crate) fn render_zoo_cfg(
+    cfg: &EnsembleConfig,
+    me: &NodeAddrs,
+    all: &[NodeAddrs],
+    files: &NodeFiles,
+) -> (String, Option<String>) {
+    let mut lines: Vec<(String, String)> = vec![
+        ("tickTime".into(), millis(cfg.tick).to_string()),
+        ("initLimit".into(), cfg.init_limit.to_string()),
+        ("syncLimit".into(), cfg.sync_limit.to_string()),
+        ("dataDir".into(), files.data_dir.display().to_string()),
+        (
+            "dataLogDir".into(),
+            files.data_log_dir.display().to_string(),
+        ),
+        ("maxClientCnxns".into(), "0".into()),
+        ("forceSync".into(), "no".into()),
+        ("admin.enableServer".into(), "false".into()),
+        ("4lw.commands.whitelist".into(), "*".into()),
+        // Keep every snapshot and log: the txn-log oracle reads them after the run.
+        ("autopurge.purgeInterval".into(), "0".into()),
+    ];
+    if let Some(min) = cfg.min_session_timeout {
+        lines.push(("minSessionTimeout".into(), millis(min).to_string()));
+    }
+    if let Some(max) = cfg.max_session_timeout {
+        lines.push(("maxSessionTimeout".into(), millis(max).to_string()));
+    }
+    if cfg.extended_types {
+        lines.push(("extendedTypesEnabled".into(), "true".into()));
+    }
+    if cfg.read_only {
+        lines.push(("localSessionsEnabled".into(), "true".into()));
+        lines.push(("localSessionsUpgradingEnabled".into(), "true".into()));
+    }
+    if let Some(digest) = &cfg.super_digest {
+        lines.push((
+            "DigestAuthenticationProvider.superDigest".into(),
+            digest.clone(),
+        ));
+    }
+    if let Some(tls) = &cfg.tls {
+        if let Some(port) = me.secure_port {
+            lines.push(("secureClientPort".into(), port.to_string()));
+            lines.push(("secureClientPortAddress".into(), me.ip.clone()));
+        }
+        lines.push((
+            "serverCnxnFactory".into(),
+            "org.apache.zookeeper.server.NettyServerCnxnFactory".into(),
+        ));
+        lines.push((
+            "ssl.keyStore.location".into(),
+            tls.keystore.display().to_string(),
+        ));
+        lines.push((
+            "ssl.keyStore.password".into(),
+            tls.keystore_password.clone(),
+        ));
+        lines.push((
+            "ssl.trustStore.location".into(),
+            tls.truststore.display().to_string(),
+        ));
+        lines.push((
+            "ssl.trustStore.password".into(),
+            tls.truststore_password.clone(),
+        ));
+        if let Some(auth) = &tls.client_auth {
+            lines.push(("ssl.clientAuth".into(), auth.clone()));
+        }
+        lines.extend(tls.extra.iter().cloned());
+    }
+    if let Some(sasl) = &cfg.sasl {
+        lines.push((
+            "authProvider.1".into(),
+            "org.apache.zookeeper.server.auth.SASLAuthenticationProvider".into(),
+        ));
+        if sasl.require {
+            lines.push(("sessionRequireClientSASLAuth".into(), "true".into()));
+        }
+    }
+
+    let mut dynamic = None;
+    if cfg.reconfig {
+        lines.push(("reconfigEnabled".into(), "true".into()));
+        lines.push(("standaloneEnabled".into(), "false".into()));
+        lines.push((
+            "dynamicConfigFile".into(),
+            files.dynamic_cfg().display().to_string(),
+        ));
+        let mut d = String::new();
+        for n in all {
+            let _ = writeln!(
+                d,
+                "server.{}={}:{}:{}:participant;{}:{}",
+                n.id, n.ip, n.quorum_port, n.election_port, n.ip, n.client_port
+            );
+        }
+        dynamic = Some(d);
+    } else {
+        lines.push(("clientPort".into(), me.client_port.to_string()));
+        lines.push(("clientPortAddress".into(), me.ip.clone()));
+    }
+
+    // User options replace the kit's line with the same key.
+    for (k, v) in &cfg.options {
+        lines.retain(|(key, _)| key != k);
+        lines.push((k.clone(), v.clone()));
+    }
+
+    let mut out = String::from("# generated by zk-testkit\n");
+    for (k, v) in &lines {
+        let _ = writeln!(out, "{k}={v}");
+    }
+    if !cfg.standalone() && !cfg.reconfig {
+        for n in all {
+            let _ = writeln!(
+                out,
+                "server.{}={}:{}:{}",
+                n.id, n.ip, n.quorum_port, n.election_port
+            );
+        }
+    }
+    (out, dynamic)
+}
+
+/// The JAAS file for a generated SASL configuration.
+pub(crate) fn render_jaas(sasl: &SaslConfig) -> String {
+    let mut out =
+        String::from("Server {\n    org.apache.zookeeper.server.auth.DigestLoginModule required");
+    for (user, password) in &sasl.users {
+        let _ = write!(
+            out,
+            "\n    user_{user}=\"{}\"",
+            password.replace('\\', "\\\\").replace('"', "\\\"")
+        );
+    }
+    out.push_str(";\n};\n");
+    out
+}
+
+/// log4j 1.2 (Debian) and logback (release tarballs) settings writing to standard output,
+/// which the kit sends to the server's log file.
+pub(crate) fn render_logging(level: &str) -> (String, String) {
+    let log4j = format!(
+        "log4j.rootLogger={level}, CONSOLE\n\
+         log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n\
+         log4j.appender.CONSOLE.layout=org.apache.log4j.PatternLayout\n\
+         log4j.appender.CONSOLE.layout.ConversionPattern=%d{{ISO8601}} [myid:%X{{myid}}] - %-5p [%t:%C{{1}}@%L] - %m%n\n"
+    );
+    let logback = format!(
+        "<configuration>\n  <appender name=\"CONSOLE\" class=\"ch.qos.logback.core.ConsoleAppender\">\n    \
+         <encoder><pattern>%d{{ISO8601}} [myid:%X{{myid}}] - %-5p [%t:%C{{1}}@%L] - %m%n</pattern></encoder>\n  \
+         </appender>\n  <root level=\"{level}\"><appender-ref ref=\"CONSOLE\"/></root>\n</configuration>\n"
+    );
+    (log4j, logback)
+}
+
+/// The full `java` argument list for one server.
+pub(crate) fn jvm_args(
+    cfg: &EnsembleConfig,
+    install: &Installation,
+    files: &NodeFiles,
+) -> Vec<String> {
+    let mut args: Vec<String> = cfg.jvm_opts.clone();
+    args.push(format!("-Dzookeeper.log.dir={}", files.dir.display()));
+    args.push(format!("-Dzookeeper.root.logger={},CONSOLE", cfg.log_level));
+    args.push(format!(
+        "-Dlog4j.configuration=file:{}",
+        files.conf_dir.join("log4j.properties").display()
+    ));
+    args.push(format!(
+        "-Dlogback.configurationFile={}",
+        files.conf_dir.join("logback.xml").display()
+    ));
+    if cfg.read_only {
+        args.push("-Dreadonlymode.enabled=true".into());
+    }
+    if cfg.extended_types {
+        args.push("-Dznode.container.checkIntervalMs=1000".into());
+    }
+    if let Some(sasl) = &cfg.sasl {
+        let path = sasl.jaas_file.clone().unwrap_or_else(|| files.jaas());
+        args.push(format!(
+            "-Djava.security.auth.login.config={}",
+            path.display()
+        ));
+    }
+    args.extend(cfg.extra_jvm_opts.iter().cloned());
+    args.push("-cp".into());
+    args.push(install.classpath_string(Some(&files.conf_dir)));
+    args.push("org.apache.zookeeper.server.quorum.QuorumPeerMain".into());
+    args.push(files.cfg.display().to_string());
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addrs(n: u8) -> Vec<NodeAddrs> {
+        (1..=n)
+            .map(|id| NodeAddrs {
+                id,
+                ip: "127.0.0.1".into(),
+                client_port: 20000 + u16::from(id) * 10,
+                quorum_port: 20001 + u16::from(id) * 10,
+                election_port: 20002 + u16::from(id) * 10,
+                secure_port: None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn ensemble_cfg_has_server_lines_and_test_settings() {
+        let cfg = EnsembleConfig::new(3);
+        let all = addrs(3);
+        let files = NodeFiles::new(Path::new("/tmp/x/n1"));
+        let (text, dynamic) = render_zoo_cfg(&cfg, &all[0], &all, &files);
+        assert!(dynamic.is_none());
+        for want in [
+            "tickTime=200\n",
+            "maxClientCnxns=0\n",
+            "forceSync=no\n",
+            "admin.enableServer=false\n",
+            "4lw.commands.whitelist=*\n",
+            "clientPort=20010\n",
+            "server.3=127.0.0.1:20031:20032\n",
+            "maxSessionTimeout=60000\n",
+        ] {
+            assert!(text.contains(want), "missing {want:?} in\n{text}");
+        }
+    }
+
+    #[test]
+    fn standalone_has_no_server_lines_and_options_override() {
+        let cfg = EnsembleConfig::new(1).option("forceSync", "yes");
+        let all = addrs(1);
+        let files = NodeFiles::new(Path::new("/tmp/x/n1"));
+        let (text, _) = render_zoo_cfg(&cfg, &all[0], &all, &files);
+        assert!(!text.contains("server.1="), "{text}");
+        assert!(text.contains("forceSync=yes\n"), "{text}");
+        assert!(!text.contains("forceSync=no"), "{text}");
+    }
+
+    #[test]
+    fn reconfig_moves_servers_to_the_dynamic_file() {
+        let cfg = EnsembleConfig::new(3).reconfig(true);
+        let all = addrs(3);
+        let files = NodeFiles::new(Path::new("/tmp/x/n2"));
+        let (text, dynamic) = render_zoo_cfg(&cfg, &all[1], &all, &files);
+        let dynamic = dynamic.expect("dynamic file");
+        assert!(!text.contains("clientPort="), "{text}");
+        assert!(text.contains("standaloneEnabled=false"), "{text}");
+        assert!(
+            dynamic.contains("server.2=127.0.0.1:20021:20022:participant;127.0.0.1:20020"),
+            "{dynamic}"
+        );
+    }
+
+    #[test]
+    fn jaas_lists_users() {
+        let jaas = render_jaas(&SaslConfig::digest_users([("bob", "bobsecret")]));
+        assert!(jaas.contains("user_bob=\"bobsecret\";"), "{jaas}");
+    }
+}
