@@ -64,7 +64,7 @@ impl Default for ReconnectPolicy {
     }
 }
 
-/// What a [`Session`] needs to know.
+/// What a [`Session`](super::Session) needs to know.
 ///
 /// ```
 /// use std::time::Duration;

@@ -1,0 +1,383 @@
+//! `zk-bench`: end-to-end load against a real ZooKeeper server.
+//!
+//! ```text
+//! zk-bench [HOST:PORT] [--watches N]
+//! ```
+//!
+//! With no address it starts a standalone server through zk-testkit. It runs the standard
+//! workloads of `../shared/peerbench` (its program contract: sizes from `PB_*`
+//! variables, one `VERSION` and one `RESULT key=value ...` line; `PB_RT=current` selects
+//! tokio's current-thread runtime):
+//!
+//! - (a) `PB_LAT_N` sequential getData of a `PB_VALUE_SIZE`-byte node: mean, p50, p99;
+//! - (b) `PB_READ_N` pipelined getData, `PB_WINDOW` outstanding: ops/s, and (e) the
+//!   process's user+sys CPU per op;
+//! - (c) `PB_WRITE_N` pipelined setData; (d) `PB_CD_N` creates then deletes;
+//! - connect time (cold and warm), peak RSS.
+//!
+//! With `--watches N` (default 100,000 when no address is given) it also measures
+//! (g) setting N data watches, then the time and bytes to re-register all of them after a
+//! forced reconnect, and (h) the memory per idle watch.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use nix::sys::resource::{UsageWho, getrusage};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use zk_client::connector::{BoxConnection, ConnectFuture, Connector};
+use zk_client::{Client, CreateOptions, Error, Host, SessionState};
+
+const DATA: &str = "/peerbench/data";
+
+fn env(key: &str, default: f64) -> f64 {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn cpu_seconds() -> f64 {
+    getrusage(UsageWho::RUSAGE_SELF).map_or(0.0, |r| {
+        let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        tv(r.user_time()) + tv(r.system_time())
+    })
+}
+
+fn peak_rss_mb() -> f64 {
+    getrusage(UsageWho::RUSAGE_SELF).map_or(-1.0, |r| r.max_rss() as f64 / 1024.0)
+}
+
+/// The current resident set, from /proc/self/statm.
+fn rss_bytes() -> f64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<f64>().ok())
+        })
+        .map_or(-1.0, |pages| pages * 4096.0)
+}
+
+/// Milliseconds since PB_T0 (ns since the epoch, set by peerbench right before launch).
+fn since_launch_ms() -> f64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_nanos() as f64);
+    std::env::var("PB_T0")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(-1.0, |t0| (now - t0) / 1e6)
+}
+
+/// Plain TCP that counts the bytes written and can cut the current connection.
+#[derive(Clone, Debug, Default)]
+struct Instrumented {
+    written: Arc<AtomicU64>,
+    current: Arc<Mutex<Option<std::net::TcpStream>>>,
+}
+
+impl Instrumented {
+    /// Shuts the current connection down both ways, as a server restart would.
+    fn cut(&self) {
+        if let Some(s) = self.current.lock().ok().and_then(|mut c| c.take()) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Connector for Instrumented {
+    fn connect(&self, host: &Host) -> ConnectFuture {
+        let addr = (host.host.clone(), host.port);
+        let this = self.clone();
+        Box::pin(async move {
+            let stream = TcpStream::connect(addr).await?;
+            stream.set_nodelay(true)?;
+            let std = stream.into_std()?;
+            if let Ok(mut current) = this.current.lock() {
+                *current = Some(std.try_clone()?);
+            }
+            let stream = TcpStream::from_std(std)?;
+            Ok(Box::new(Counting {
+                inner: stream,
+                written: Arc::clone(&this.written),
+            }) as BoxConnection)
+        })
+    }
+}
+
+struct Counting {
+    inner: TcpStream,
+    written: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Counting {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Counting {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let written = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = written {
+            self.written.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        written
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+async fn connect(hosts: &str, connector: Option<Instrumented>) -> (Client, f64) {
+    let t0 = Instant::now();
+    let mut builder = Client::builder().session_timeout(Duration::from_secs(30));
+    if let Some(c) = connector {
+        builder = builder.connector(Arc::new(c));
+    }
+    let client = builder.connect(hosts).await.expect("connect");
+    (client, t0.elapsed().as_secs_f64() * 1e3)
+}
+
+/// Runs n requests made by `send(i)` with at most `w` outstanding; returns ops/s.
+async fn pipeline<F, Fut, T>(n: usize, w: usize, mut send: F) -> f64
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let t0 = Instant::now();
+    let mut inflight = FuturesUnordered::new();
+    let mut next = 0;
+    while next < n || !inflight.is_empty() {
+        while next < n && inflight.len() < w {
+            inflight.push(send(next));
+            next += 1;
+        }
+        if let Some(result) = inflight.next().await {
+            result.expect("request failed");
+        }
+    }
+    n as f64 / t0.elapsed().as_secs_f64()
+}
+
+async fn run_all(client: &Client, val: &[u8], scale: f64) -> Vec<(&'static str, f64)> {
+    let n = |k, d| ((env(k, d) * scale) as usize).max(1);
+    let (lat_n, read_n) = (n("PB_LAT_N", 5000.0), n("PB_READ_N", 1e5));
+    let (write_n, cd_n) = (n("PB_WRITE_N", 2e4), n("PB_CD_N", 1e4));
+    let w = env("PB_WINDOW", 256.0) as usize;
+    let mut r = Vec::new();
+    // a. sequential latency
+    let mut lat = Vec::with_capacity(lat_n);
+    for _ in 0..lat_n {
+        let t0 = Instant::now();
+        client.get_data(DATA).await.expect("get");
+        lat.push(t0.elapsed().as_secs_f64() * 1e6);
+    }
+    lat.sort_by(f64::total_cmp);
+    r.push(("lat_mean_us", lat.iter().sum::<f64>() / lat_n as f64));
+    r.push(("lat_p50_us", lat[lat_n / 2]));
+    r.push((
+        "lat_p99_us",
+        lat[((lat_n as f64 * 0.99) as usize).min(lat_n - 1)],
+    ));
+    // b + e. pipelined reads and their CPU cost
+    let c0 = cpu_seconds();
+    r.push((
+        "read_ops",
+        pipeline(read_n, w, |_| client.get_data(DATA)).await,
+    ));
+    r.push(("read_cpu_us", (cpu_seconds() - c0) * 1e6 / read_n as f64));
+    // c. pipelined writes
+    r.push((
+        "write_ops",
+        pipeline(write_n, w, |_| client.set_data(DATA, val, None)).await,
+    ));
+    // d. create then delete
+    let paths: Vec<String> = (0..cd_n)
+        .map(|i| format!("/peerbench/zr{}-{i}", std::process::id()))
+        .collect();
+    let opts = CreateOptions::persistent();
+    let t0 = Instant::now();
+    r.push((
+        "create_ops",
+        pipeline(cd_n, w, |i| client.create(&paths[i], val, &opts)).await,
+    ));
+    r.push((
+        "delete_ops",
+        pipeline(cd_n, w, |i| client.delete(&paths[i], None)).await,
+    ));
+    r.push(("cd_ops", 2.0 * cd_n as f64 / t0.elapsed().as_secs_f64()));
+    r
+}
+
+/// (g) and (h): N data watches; re-registration after a forced reconnect; memory per watch.
+async fn watch_workloads(hosts: &str, n: usize) -> Vec<(&'static str, f64)> {
+    let connector = Instrumented::default();
+    let (client, _) = connect(hosts, Some(connector.clone())).await;
+    let root = format!("/peerbench/watches-{}", std::process::id());
+    client
+        .create(&root, b"", &CreateOptions::persistent())
+        .await
+        .expect("root");
+    let w = 256;
+    let paths: Vec<String> = (0..n).map(|i| format!("{root}/node-{i:07}")).collect();
+    pipeline(n, w, |i| {
+        client.create(&paths[i], b"", &CreateOptions::persistent())
+    })
+    .await;
+
+    let rss0 = rss_bytes();
+    let t0 = Instant::now();
+    let mut watchers = Vec::with_capacity(n);
+    let mut inflight = FuturesUnordered::new();
+    let mut next = 0;
+    while next < n || !inflight.is_empty() {
+        while next < n && inflight.len() < w {
+            inflight.push(client.exists_and_watch(&paths[next]));
+            next += 1;
+        }
+        if let Some(result) = inflight.next().await {
+            watchers.push(result.expect("watch").1);
+        }
+    }
+    let set_s = t0.elapsed().as_secs_f64();
+    let rss1 = rss_bytes();
+
+    // Forced reconnect: everything is re-registered before the next request's reply.
+    let bytes0 = connector.written.load(Ordering::Relaxed);
+    let mut state = client.state_watcher();
+    let t1 = Instant::now();
+    connector.cut();
+    state
+        .wait_for(|s| s == SessionState::Disconnected)
+        .await
+        .expect("disconnected");
+    client.exists("/").await.expect("after reconnect");
+    let rearm_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let rearm_bytes = connector.written.load(Ordering::Relaxed) - bytes0;
+
+    // The watches still fire.
+    client
+        .set_data(&paths[n / 2], b"x", None)
+        .await
+        .expect("set");
+    let fired = tokio::time::timeout(Duration::from_secs(10), watchers.swap_remove(n / 2)).await;
+    assert!(matches!(fired, Ok(Ok(_))), "a re-armed watch fired");
+
+    drop(watchers);
+    // Listing 100,000 children would exceed the 1 MiB frame limit: delete by name.
+    pipeline(n, w, |i| client.delete(&paths[i], None)).await;
+    client.delete(&root, None).await.expect("cleanup");
+    client.close().await;
+    vec![
+        ("watch_set_ops", n as f64 / set_s),
+        ("watch_rearm_ms", rearm_ms),
+        ("watch_rearm_kib", rearm_bytes as f64 / 1024.0),
+        ("watch_mem_bytes", (rss1 - rss0) / n as f64),
+    ]
+}
+
+async fn bench(hosts: String, watches: usize) {
+    let val = vec![b'x'; env("PB_VALUE_SIZE", 100.0) as usize];
+    let (client, cold_ms) = connect(&hosts, None).await;
+    let launch_ms = since_launch_ms();
+    for p in ["/peerbench", DATA] {
+        match client.create(p, &val, &CreateOptions::persistent()).await {
+            Ok(_) | Err(Error::NodeExists(_)) => {}
+            Err(e) => panic!("setup: {e}"),
+        }
+    }
+    client.set_data(DATA, &val, None).await.expect("setup");
+
+    run_all(&client, &val, env("PB_WARMUP", 1.0)).await; // warm-up, discarded
+    let mut r = run_all(&client, &val, 1.0).await;
+    client.close().await;
+
+    let mut warm = Vec::new();
+    for _ in 0..(env("PB_RECONNECTS", 5.0) as usize).max(1) {
+        let (client, ms) = connect(&hosts, None).await;
+        warm.push(ms);
+        client.close().await;
+    }
+    warm.sort_by(f64::total_cmp);
+    r.push(("connect_cold_ms", cold_ms));
+    r.push(("connect_warm_ms", warm[warm.len() / 2]));
+    r.push(("launch_ms", launch_ms));
+    r.push(("rss_mb", peak_rss_mb()));
+    if watches > 0 {
+        r.extend(watch_workloads(&hosts, watches).await);
+    }
+    let rt = std::env::var("PB_RT").unwrap_or_else(|_| "multi".into());
+    println!(
+        "VERSION zk-client {} (Rust, tokio {rt}-thread runtime)",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "RESULT {}",
+        r.iter()
+            .map(|(k, v)| format!("{k}={v:.2}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut hosts = None;
+    let mut watches = None;
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--watches" => watches = args.next().and_then(|n| n.parse().ok()),
+            "-h" | "--help" => {
+                println!("usage: zk-bench [HOST:PORT] [--watches N]");
+                return;
+            }
+            other => hosts = Some(other.to_owned()),
+        }
+    }
+    let mut builder = match std::env::var("PB_RT").as_deref() {
+        Ok("current") => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("zk-bench: cannot start the runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(async {
+        match hosts {
+            Some(hosts) => bench(hosts, watches.unwrap_or(0)).await,
+            None => {
+                let server = match zk_testkit::Server::start().await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("zk-bench: cannot start a ZooKeeper server: {e}");
+                        std::process::exit(1);
+                    }
+                };
+                bench(server.connect_string(), watches.unwrap_or(100_000)).await;
+            }
+        }
+    });
+}
