@@ -96,6 +96,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod builder;
+mod calls;
 mod client;
 pub mod connector;
 mod error;

@@ -20,6 +20,7 @@ use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Sleep;
 
+use crate::calls::Calls;
 use crate::connector::{BoxConnection, ConnectFuture, Connector};
 use crate::error::{Context as ErrorContext, Error, Result};
 use crate::watcher::WatchedEvent;
@@ -90,7 +91,7 @@ pub struct SessionTask {
     state_streams: Vec<mpsc::UnboundedSender<SessionState>>,
     close_waiters: Vec<oneshot::Sender<()>>,
 
-    calls: HashMap<RequestId, Call>,
+    calls: Calls<Call>,
     watchers: HashMap<RequestId, WatchSink>,
 
     conn: Option<BoxConnection>,
@@ -152,7 +153,7 @@ impl SessionTask {
             shared_tx,
             state_streams: Vec::new(),
             close_waiters: Vec::new(),
-            calls: HashMap::new(),
+            calls: Calls::default(),
             watchers: HashMap::new(),
             conn: None,
             dial: None,
@@ -222,7 +223,7 @@ impl SessionTask {
     }
 
     fn deliver_reply(&mut self, reply: Reply) {
-        let Some(call) = self.calls.remove(&reply.id) else {
+        let Some(call) = self.calls.remove(reply.id) else {
             return;
         };
         if let (Some(_), Some(sink)) = (reply.watch, call.watch) {
@@ -315,7 +316,7 @@ impl SessionTask {
     fn sweep_abandoned(&mut self) {
         let session = &mut self.session;
         self.calls
-            .retain(|id, call| !(call.reply.is_closed() && session.cancel(*id)));
+            .retain(|id, call| !(call.reply.is_closed() && session.cancel(id)));
     }
 
     fn poll_commands(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
@@ -384,30 +385,34 @@ impl SessionTask {
     fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
         loop {
-            let Some(conn) = self.conn.as_mut() else {
-                return progress;
-            };
+            let Some(conn) = self.conn.as_mut() else { return progress };
             if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
                 self.rbuf.reserve(READ_CHUNK);
             }
+            let room = self.rbuf.capacity() - self.rbuf.len();
             match tokio_util::io::poll_read_buf(Pin::new(&mut **conn), cx, &mut self.rbuf) {
                 Poll::Pending => return progress,
                 Poll::Ready(Ok(0)) => {
                     self.lost(DisconnectCause::Eof);
                     return true;
                 }
-                Poll::Ready(Ok(_)) => {
-                    progress = true;
+                Poll::Ready(Ok(n)) => {
                     self.session.handle_input(Instant::now(), &mut self.rbuf);
+                    // Deliver what arrived before reading more, so replies flow while a
+                    // big response is still streaming in.
+                    self.dispatch();
+                    if n < room {
+                        // The socket is most likely drained; the next read happens on the
+                        // next poll, which saves a read that would only say "would block".
+                        return true;
+                    }
+                    progress = true;
                 }
                 Poll::Ready(Err(error)) => {
                     self.lost(DisconnectCause::Io(error.to_string()));
                     return true;
                 }
             }
-            // Deliver what arrived before reading more, so replies flow while a big
-            // response is still streaming in.
-            self.dispatch();
         }
     }
 
@@ -494,11 +499,12 @@ impl SessionTask {
             self.timer_at = None;
             return false;
         };
-        if self.timer_at != Some(at) {
+        // Re-arming the runtime's timer costs more than an early wake-up: the session pushes
+        // its ping deadline back on every write, so the sleep only ever moves earlier, and
+        // when it fires the session acts on what is due and the sleep is armed again.
+        if self.timer_at.is_none_or(|armed| at < armed) {
             self.timer_at = Some(at);
-            self.timer
-                .as_mut()
-                .reset(tokio::time::Instant::from_std(at));
+            self.timer.as_mut().reset(tokio::time::Instant::from_std(at));
         }
         if self.timer.as_mut().poll(cx).is_ready() {
             self.timer_at = None;

@@ -365,7 +365,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    runtime.block_on(async {
+    // The workload runs in a spawned task, as in a tokio service: on the multi-thread
+    // runtime it then shares worker threads with the session task instead of waking the
+    // main thread for every reply.
+    let work = runtime.spawn(async move {
         match hosts {
             Some(hosts) => bench(hosts, watches.unwrap_or(0)).await,
             None => {
@@ -380,4 +383,8 @@ fn main() {
             }
         }
     });
+    if let Err(e) = runtime.block_on(work) {
+        eprintln!("zk-bench: {e}");
+        std::process::exit(1);
+    }
 }
