@@ -18,7 +18,11 @@ pub(crate) struct Calls<T> {
 
 impl<T> Default for Calls<T> {
     fn default() -> Self {
-        Self { base: 1, slots: VecDeque::new(), len: 0 }
+        Self {
+            base: 1,
+            slots: VecDeque::new(),
+            len: 0,
+        }
     }
 }
 
@@ -28,7 +32,12 @@ impl<T> Calls<T> {
         if self.slots.is_empty() {
             self.base = id.0;
         }
-        let Some(index) = id.0.checked_sub(self.base).and_then(|i| usize::try_from(i).ok()) else { return };
+        let Some(index) =
+            id.0.checked_sub(self.base)
+                .and_then(|i| usize::try_from(i).ok())
+        else {
+            return;
+        };
         while self.slots.len() < index {
             self.slots.push_back(None);
         }

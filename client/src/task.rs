@@ -385,7 +385,9 @@ impl SessionTask {
     fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
         let mut progress = false;
         loop {
-            let Some(conn) = self.conn.as_mut() else { return progress };
+            let Some(conn) = self.conn.as_mut() else {
+                return progress;
+            };
             if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
                 self.rbuf.reserve(READ_CHUNK);
             }
@@ -504,7 +506,9 @@ impl SessionTask {
         // when it fires the session acts on what is due and the sleep is armed again.
         if self.timer_at.is_none_or(|armed| at < armed) {
             self.timer_at = Some(at);
-            self.timer.as_mut().reset(tokio::time::Instant::from_std(at));
+            self.timer
+                .as_mut()
+                .reset(tokio::time::Instant::from_std(at));
         }
         if self.timer.as_mut().poll(cx).is_ready() {
             self.timer_at = None;

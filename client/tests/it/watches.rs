@@ -201,3 +201,28 @@ async fn state_views() {
     assert_eq!(within(transitions.next()).await, Some(SessionState::Closed));
     assert!(zk.session_timeout() >= Duration::from_secs(4));
 }
+
+#[tokio::test]
+async fn a_one_shot_watch_does_not_downgrade_a_persistent_one_on_the_same_path() {
+    // ZOOKEEPER-4466: on a 3.8 server a standard watch set after a persistent watch on the
+    // same path turns the persistent one into a one-shot watch; the client re-adds it.
+    let (zk, _server) = client().await;
+    zk.create("/both", b"", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let mut persistent = zk.watch("/both", AddWatchMode::Persistent).await.unwrap();
+    let (_, _, one_shot) = zk.get_data_and_watch("/both").await.unwrap();
+    zk.set_data("/both", b"1", None).await.unwrap();
+    zk.set_data("/both", b"2", None).await.unwrap();
+    assert_eq!(
+        within(one_shot).await.unwrap().event_type,
+        EventType::NodeDataChanged
+    );
+    for _ in 0..2 {
+        let event = within(persistent.next()).await.unwrap();
+        assert_eq!(
+            (event.event_type, event.path.as_str()),
+            (EventType::NodeDataChanged, "/both")
+        );
+    }
+}

@@ -29,8 +29,8 @@ use crate::frame::{FrameDecoder, encode_frame};
 use crate::hosts::{HostIndex, HostOrder};
 use crate::path::Chroot;
 use crate::records::{
-    AuthPacket, ConnectRequest, ConnectResponse, RemoveWatchesRequest, ReplyHeader, Request,
-    RequestHeader, Response, WatcherEvent,
+    AddWatchRequest, AuthPacket, ConnectRequest, ConnectResponse, RemoveWatchesRequest,
+    ReplyHeader, Request, RequestHeader, Response, WatcherEvent,
 };
 use crate::rng::Rng;
 use crate::xid::{AUTH_XID, NOTIFICATION_XID, PING_XID, XidCounter};
@@ -671,12 +671,45 @@ impl Session {
             }
             return;
         }
+        let rearm = self.persistent_rearm(&request);
         let kind = match op_code {
             OpCode::CloseSession => PendingKind::Close,
             _ if id.0 == 0 => PendingKind::Internal,
             _ => PendingKind::User { id, request },
         };
         self.pending.push_back(Pending { xid, op_code, kind });
+        // ZOOKEEPER-4466 (3.8): a standard watch set after a persistent one on the same path
+        // turns the persistent watch into a one-shot one. Adding the persistent watch again
+        // right after restores it (3.9 servers just keep it).
+        for request in rearm.into_iter().rev() {
+            self.queue.push_front(Queued {
+                id: RequestId(0),
+                op_code: OpCode::AddWatch,
+                request,
+            });
+        }
+    }
+
+    /// The addWatch requests that restore the persistent watches on the path a watching
+    /// read is about to leave a standard watch on.
+    fn persistent_rearm(&self, request: &Request) -> Vec<Request> {
+        let path = match request {
+            Request::GetData(r) if r.watch => &r.path,
+            Request::Exists(r) if r.watch => &r.path,
+            Request::GetChildren(r) if r.watch => &r.path,
+            Request::GetChildren2(r) if r.watch => &r.path,
+            _ => return Vec::new(),
+        };
+        self.watches
+            .persistent_modes(path)
+            .into_iter()
+            .map(|mode| {
+                Request::AddWatch(AddWatchRequest {
+                    path: path.clone(),
+                    mode,
+                })
+            })
+            .collect()
     }
 
     fn handle_handshake(&mut self, now: Instant, host: HostIndex, frame: &Bytes) -> bool {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::event::{RequestId, WatchKind};
 use crate::records::{Request, SetWatches, SetWatches2};
-use crate::{EventType, OpCode};
+use crate::{AddWatchMode, EventType, OpCode};
 
 /// Watchers by kind and server path.
 #[derive(Debug, Default)]
@@ -137,6 +137,18 @@ impl WatchRegistry {
             }
         }
         fired
+    }
+
+    /// The persistent watch modes registered on exactly `path`.
+    pub(crate) fn persistent_modes(&self, path: &str) -> Vec<AddWatchMode> {
+        let mut modes = Vec::new();
+        if self.persistent.contains_key(path) {
+            modes.push(AddWatchMode::Persistent);
+        }
+        if self.recursive.contains_key(path) {
+            modes.push(AddWatchMode::PersistentRecursive);
+        }
+        modes
     }
 
     /// Every watched path, for re-registration: `(kind, server path)`.
