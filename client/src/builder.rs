@@ -12,6 +12,7 @@ use crate::client::{Client, Inner};
 use crate::connector::{Connector, TcpConnector};
 use crate::error::{Context, Error, Result};
 use crate::task::SessionTask;
+use crate::tls::TlsOptions;
 
 /// Configures and connects a [`Client`].
 ///
@@ -39,6 +40,8 @@ pub struct ClientBuilder {
     local_expiry_percent: u32,
     auth: Vec<AuthPacket>,
     connector: Arc<dyn Connector>,
+    tls: Option<TlsOptions>,
+    sasl: Option<crate::sasl::DigestMd5>,
     rng_seed: Option<u64>,
     resume: Option<(i64, bytes::Bytes)>,
 }
@@ -57,6 +60,8 @@ impl Default for ClientBuilder {
             local_expiry_percent: 133,
             auth: Vec::new(),
             connector: Arc::new(TcpConnector),
+            tls: None,
+            sasl: None,
             rng_seed: None,
             resume: None,
         }
@@ -190,7 +195,37 @@ impl ClientBuilder {
         self
     }
 
-    /// Opens connections with `connector` instead of plain TCP.
+    /// Connects with TLS to every host of the connect string that does not say `tcp://`.
+    /// Without it, only hosts written `tls://host:port` use TLS (and need these options).
+    /// Default: plain TCP.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().tls(zk_client::TlsOptions::new().ca_file("ca.pem"));
+    /// # let _ = b;
+    /// ```
+    pub fn tls(mut self, options: TlsOptions) -> Self {
+        self.tls = Some(options);
+        self
+    }
+
+    /// Authenticates every connection with SASL DIGEST-MD5 as `username` (the server's
+    /// JAAS `DigestLoginModule`), before anything else is sent. The session then has the
+    /// `sasl` identity `username`. Default: no SASL.
+    ///
+    /// ```
+    /// let b = zk_client::Client::builder().sasl_digest("bob", "bobsecret");
+    /// # let _ = b;
+    /// ```
+    pub fn sasl_digest(mut self, username: &str, password: &str) -> Self {
+        self.sasl = Some(crate::sasl::DigestMd5 {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        });
+        self
+    }
+
+    /// Opens connections with `connector` instead of plain TCP (TLS, when configured, is
+    /// layered on top).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -264,12 +299,30 @@ impl ClientBuilder {
         if let Some((id, password)) = self.resume {
             config = config.resume(id, password);
         }
+        if let Some(sasl) = self.sasl {
+            config = config.sasl(Arc::new(sasl));
+        }
+        let wants_tls = connect_string
+            .hosts
+            .iter()
+            .any(|h| h.scheme == proto::hosts::Scheme::Tls);
+        if wants_tls && self.tls.is_none() {
+            return Err(Error::InvalidArgument(
+                context(),
+                "a tls:// host needs ClientBuilder::tls",
+            ));
+        }
+        let connector = Arc::new(crate::tls::SchemeConnector {
+            inner: self.connector,
+            tls_by_default: self.tls.is_some(),
+            tls: self.tls,
+        });
         let now = std::time::Instant::now();
         let mut session = Session::new(config, now);
         for packet in self.auth {
             session.add_auth(now, packet);
         }
-        let (task, channels) = SessionTask::new(session, connect_string.hosts, self.connector);
+        let (task, channels) = SessionTask::new(session, connect_string.hosts, connector);
         let inner = Inner::new(
             channels,
             self.request_timeout,
@@ -309,7 +362,11 @@ impl ClientBuilder {
             Ok(Ok(SessionState::AuthFailed)) => Err(Error::AuthFailed(context())),
             Ok(Ok(SessionState::Expired)) => Err(Error::SessionExpired(context())),
             Ok(_) => Err(Error::Closed(context())),
-            Err(_) => Err(Error::Timeout(context())),
+            // Say why the servers could not be reached, when a connection attempt failed.
+            Err(_) => match client.last_connect_error() {
+                Some(error) => Err(Error::Io(context(), error)),
+                None => Err(Error::Timeout(context())),
+            },
         }
     }
 }

@@ -200,6 +200,12 @@ impl Client {
         self.0.shared.borrow().server.clone()
     }
 
+    /// Why the last connection attempt failed, if one did (TLS handshake errors say what
+    /// failed: unknown CA, name mismatch, expired certificate, not a TLS port).
+    pub fn last_connect_error(&self) -> Option<crate::error::IoError> {
+        self.0.shared.borrow().last_error.clone()
+    }
+
     /// The session password, to resume the session from another client.
     pub fn session_password(&self) -> Bytes {
         self.0.shared.borrow().password.clone()

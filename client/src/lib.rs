@@ -91,6 +91,38 @@
 //! | whoAmI | 3.7 |
 //!
 //! Servers before 3.5 work for everything else: `create` falls back to the old opcode.
+//!
+//! # Security
+//!
+//! - TLS ([`TlsOptions`], rustls): a CA from a PEM file or bytes, an optional client
+//!   certificate for mutual TLS (the session then has the `x509` identity of its subject),
+//!   hostname verification on unless
+//!   [`danger_disable_hostname_verification`](TlsOptions::danger_disable_hostname_verification),
+//!   files re-read on every reconnect. [`ClientBuilder::tls`] makes TLS the default for
+//!   every host; `tls://host:port` and `tcp://host:port` in the connect string choose per
+//!   host. ZooKeeper 3.8 negotiates TLS 1.2 unless its `ssl.enabledProtocols` and
+//!   `ssl.ciphersuites` allow TLS 1.3.
+//! - SASL DIGEST-MD5 ([`ClientBuilder::sasl_digest`]), run before anything else on every
+//!   connection; a wrong password ends the session with [`Error::AuthFailed`]. GSSAPI
+//!   (Kerberos) is not supported yet.
+//! - Digest authentication ([`Client::add_auth`], [`ClientBuilder::auth`]), replayed after
+//!   every reconnect in the order added, and ACL helpers in [`acl`] (digest ids, `world`,
+//!   `auth`, `ip`, `x509`).
+//!
+//! ```no_run
+//! use zk_client::{acl, Client, CreateOptions, Perms, TlsOptions};
+//!
+//! # async fn _example() -> zk_client::Result<()> {
+//! let client = Client::builder()
+//!     .tls(TlsOptions::new().ca_file("ca.pem").client_cert_files("client.pem", "client.key"))
+//!     .sasl_digest("bob", "bobsecret")
+//!     .auth("digest", b"alice:secret")
+//!     .connect("zk1:2281,zk2:2281/app")
+//!     .await?;
+//! let only_alice = vec![acl::digest("alice", "secret", Perms::ALL)];
+//! client.create("/private", b"s", &CreateOptions::persistent().acl(only_alice)).await?;
+//! # Ok(()) }
+//! ```
 #![forbid(unsafe_code)]
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 #![doc(test(attr(deny(warnings))))]
@@ -103,7 +135,9 @@ mod error;
 mod helpers;
 mod multi;
 mod options;
+mod sasl;
 mod task;
+mod tls;
 mod watcher;
 
 pub use builder::ClientBuilder;
@@ -116,6 +150,7 @@ pub use proto::records::{Acl, ClientInfo, Id, Stat};
 pub use proto::session::{ReconnectPolicy, SessionState};
 pub use proto::{AddWatchMode, CreateMode, EventType, KeeperState, Perms, WatcherType};
 pub use task::SessionTask;
+pub use tls::TlsOptions;
 pub use watcher::{OneshotWatcher, PersistentWatcher, StateStream, StateWatcher, WatchedEvent};
 
 /// The wire protocol crate this client drives.

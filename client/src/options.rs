@@ -77,16 +77,23 @@ impl Default for CreateOptions {
     }
 }
 
-/// ACL presets (ZooKeeper's `ZooDefs.Ids`).
+/// ACL presets (ZooKeeper's `ZooDefs.Ids`) and builders for each identity scheme.
 ///
 /// ```
 /// use zk_client::{Perms, acl};
 /// assert_eq!(acl::open()[0].perms, Perms::ALL);
 /// assert_eq!(acl::read_only()[0].id.scheme, "world");
 /// assert_eq!(acl::creator_all()[0].id.scheme, "auth");
+/// // The id a `digest` session authenticated as `super:superpw` has:
+/// assert_eq!(acl::digest_id("super", "superpw").id, "super:g9oN2HttPfn8MMWJZ2r45Np/LIA=");
+/// let shared = vec![acl::digest("alice", "secret", Perms::ALL), acl::world(Perms::READ)];
+/// # let _ = shared;
 /// ```
 pub mod acl {
-    use proto::records::Acl;
+    use base64::Engine as _;
+    use proto::Perms;
+    use proto::records::{Acl, Id};
+    use sha1::{Digest, Sha1};
 
     /// Everyone may do everything (`OPEN_ACL_UNSAFE`).
     pub fn open() -> Vec<Acl> {
@@ -102,5 +109,74 @@ pub mod acl {
     /// session must have authenticated.
     pub fn creator_all() -> Vec<Acl> {
         vec![Acl::creator_all()]
+    }
+
+    /// `perms` for everyone (`world:anyone`).
+    pub fn world(perms: Perms) -> Acl {
+        Acl {
+            perms,
+            id: Id::anyone(),
+        }
+    }
+
+    /// `perms` for the identities of the creating session (`auth:`).
+    pub fn auth(perms: Perms) -> Acl {
+        Acl {
+            perms,
+            id: Id::creator(),
+        }
+    }
+
+    /// The `digest` id of `user` with `password`: `user:base64(sha1("user:password"))`,
+    /// what the server stores for a session that ran `add_auth("digest", "user:password")`.
+    pub fn digest_id(user: &str, password: &str) -> Id {
+        let hash = Sha1::digest(format!("{user}:{password}").as_bytes());
+        let encoded = base64::engine::general_purpose::STANDARD.encode(hash);
+        Id {
+            scheme: "digest".into(),
+            id: format!("{user}:{encoded}"),
+        }
+    }
+
+    /// `perms` for the digest identity `user` / `password`.
+    pub fn digest(user: &str, password: &str, perms: Perms) -> Acl {
+        Acl {
+            perms,
+            id: digest_id(user, password),
+        }
+    }
+
+    /// `perms` for clients from an IP address or network (`10.0.0.0/8`).
+    pub fn ip(address: &str, perms: Perms) -> Acl {
+        Acl {
+            perms,
+            id: Id {
+                scheme: "ip".into(),
+                id: address.into(),
+            },
+        }
+    }
+
+    /// `perms` for TLS clients whose certificate subject is `distinguished_name`
+    /// (`CN=zkclient,O=test`).
+    pub fn x509(distinguished_name: &str, perms: Perms) -> Acl {
+        Acl {
+            perms,
+            id: Id {
+                scheme: "x509".into(),
+                id: distinguished_name.into(),
+            },
+        }
+    }
+
+    /// `perms` for the SASL identity `user`.
+    pub fn sasl(user: &str, perms: Perms) -> Acl {
+        Acl {
+            perms,
+            id: Id {
+                scheme: "sasl".into(),
+                id: user.into(),
+            },
+        }
     }
 }

@@ -62,6 +62,8 @@ type ProbeFuture = Pin<Box<dyn Future<Output = ServerMode> + Send>>;
 #[derive(Clone, Debug)]
 pub(crate) struct Shared {
     pub(crate) server: Option<String>,
+    /// The error of the last failed connection attempt.
+    pub(crate) last_error: Option<crate::error::IoError>,
     pub(crate) session_id: i64,
     pub(crate) password: bytes::Bytes,
     pub(crate) timeout: Duration,
@@ -137,6 +139,7 @@ impl SessionTask {
         let (state_tx, state_rx) = watch::channel(session.state());
         let shared = Shared {
             server: None,
+            last_error: None,
             session_id: 0,
             password: bytes::Bytes::new(),
             timeout: session.negotiated_timeout(),
@@ -261,6 +264,7 @@ impl SessionTask {
             .map(ToString::to_string);
         let shared = Shared {
             server,
+            last_error: self.shared_tx.borrow().last_error.clone(),
             session_id: self.session.session_id(),
             password: self.session.password().clone(),
             timeout: self.session.negotiated_timeout(),
@@ -371,9 +375,12 @@ impl SessionTask {
                     }
                     Err(error) => {
                         tracing::debug!(host = %self.hosts[host.0], %error, "connect failed");
+                        let message = error.to_string();
+                        self.shared_tx
+                            .send_modify(|s| s.last_error = Some(error.into()));
                         self.session.handle_disconnected(
                             Instant::now(),
-                            DisconnectCause::ConnectFailed(error.to_string()),
+                            DisconnectCause::ConnectFailed(message),
                         );
                     }
                 }

@@ -68,6 +68,9 @@ pub struct TlsConfig {
     pub(crate) truststore: PathBuf,
     pub(crate) truststore_password: String,
     pub(crate) client_auth: Option<String>,
+    /// `ssl.keyStore.type` and `ssl.trustStore.type` (`PEM`, `PKCS12`, ...); the server
+    /// guesses from the file name when unset.
+    pub(crate) store_type: Option<String>,
     pub(crate) extra: Vec<(String, String)>,
 }
 
@@ -92,6 +95,7 @@ impl TlsConfig {
             truststore: truststore.into(),
             truststore_password: truststore_password.into(),
             client_auth: None,
+            store_type: None,
             extra: Vec::new(),
         }
     }
@@ -679,22 +683,22 @@ pub(crate) fn render_zoo_cfg(
             "serverCnxnFactory".into(),
             "org.apache.zookeeper.server.NettyServerCnxnFactory".into(),
         ));
-        lines.push((
-            "ssl.keyStore.location".into(),
-            tls.keystore.display().to_string(),
-        ));
-        lines.push((
-            "ssl.keyStore.password".into(),
-            tls.keystore_password.clone(),
-        ));
-        lines.push((
-            "ssl.trustStore.location".into(),
-            tls.truststore.display().to_string(),
-        ));
-        lines.push((
-            "ssl.trustStore.password".into(),
-            tls.truststore_password.clone(),
-        ));
+        let stores = [
+            ("keyStore", &tls.keystore, &tls.keystore_password),
+            ("trustStore", &tls.truststore, &tls.truststore_password),
+        ];
+        for (store, location, password) in stores {
+            lines.push((
+                format!("ssl.{store}.location"),
+                location.display().to_string(),
+            ));
+            if !password.is_empty() {
+                lines.push((format!("ssl.{store}.password"), password.clone()));
+            }
+            if let Some(kind) = &tls.store_type {
+                lines.push((format!("ssl.{store}.type"), kind.clone()));
+            }
+        }
         if let Some(auth) = &tls.client_auth {
             lines.push(("ssl.clientAuth".into(), auth.clone()));
         }

@@ -71,6 +71,7 @@ pub mod proxy;
 pub mod raw;
 pub mod server;
 pub mod shared;
+pub mod tls;
 
 mod error;
 mod node;
@@ -96,6 +97,7 @@ pub use raw::RawSession;
 pub use rng::SplitMix64;
 pub use server::Server;
 pub use shared::{Shared, shared};
+pub use tls::TlsMaterial;
 
 #[cfg(test)]
 mod tests {

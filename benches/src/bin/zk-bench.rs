@@ -18,6 +18,10 @@
 //! With `--watches N` (default 100,000 when no address is given) it also measures
 //! (g) setting N data watches, then the time and bytes to re-register all of them after a
 //! forced reconnect, and (h) the memory per idle watch.
+//!
+//! `zk-bench --tls` instead starts a server with a TLS port (zk-testkit's generated
+//! certificates, mutual TLS) and measures the time to open a session over TLS and over
+//! plain TCP: the median of `PB_RECONNECTS` (default 20) connects each.
 
 use std::future::Future;
 use std::io;
@@ -296,6 +300,65 @@ async fn watch_workloads(hosts: &str, n: usize) -> Vec<(&'static str, f64)> {
     ]
 }
 
+/// Session establishment over TLS (handshake included) and over plain TCP.
+async fn tls_connect_times() {
+    let dir = std::env::temp_dir().join(format!("zk-bench-tls-{}", std::process::id()));
+    let setup = async {
+        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+        let pki = zk_testkit::TlsMaterial::generate(&dir).map_err(|e| e.to_string())?;
+        let tls = zk_testkit::TlsConfig::pem(&pki).client_auth("need");
+        let server = zk_testkit::Server::start_with(zk_testkit::EnsembleConfig::new(1).tls(tls))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok::<_, String>((pki, server))
+    };
+    let (pki, server) = match setup.await {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("zk-bench: cannot start a TLS server: {e}");
+            std::process::exit(1);
+        }
+    };
+    let secure = format!(
+        "localhost:{}",
+        server.ensemble().secure_addr(1).map_or(0, |a| a.port())
+    );
+    let options = zk_client::TlsOptions::new()
+        .ca_file(&pki.ca)
+        .client_cert_files(&pki.client_cert, &pki.client_key);
+    let n = (env("PB_RECONNECTS", 20.0) as usize).max(1);
+    let mut tls = Vec::new();
+    let mut plain = Vec::new();
+    for _ in 0..=n {
+        let t0 = Instant::now();
+        let client = Client::builder()
+            .tls(options.clone())
+            .connect(&secure)
+            .await
+            .expect("tls connect");
+        tls.push(t0.elapsed().as_secs_f64() * 1e3);
+        client.close().await;
+        let (client, ms) = connect(&server.connect_string(), None).await;
+        plain.push(ms);
+        client.close().await;
+    }
+    // The first of each warms the server (its TLS setup is lazy).
+    tls.remove(0);
+    plain.remove(0);
+    tls.sort_by(f64::total_cmp);
+    plain.sort_by(f64::total_cmp);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "VERSION zk-client {} (rustls, mutual TLS)",
+        env!("CARGO_PKG_VERSION")
+    );
+    println!(
+        "RESULT tls_connect_ms={:.2} plain_connect_ms={:.2}",
+        tls[tls.len() / 2],
+        plain[plain.len() / 2]
+    );
+}
+
 async fn bench(hosts: String, watches: usize) {
     let val = vec![b'x'; env("PB_VALUE_SIZE", 100.0) as usize];
     let (client, cold_ms) = connect(&hosts, None).await;
@@ -344,11 +407,13 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let mut hosts = None;
     let mut watches = None;
+    let mut tls = false;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--watches" => watches = args.next().and_then(|n| n.parse().ok()),
+            "--tls" => tls = true,
             "-h" | "--help" => {
-                println!("usage: zk-bench [HOST:PORT] [--watches N]");
+                println!("usage: zk-bench [HOST:PORT] [--watches N] | zk-bench --tls");
                 return;
             }
             other => hosts = Some(other.to_owned()),
@@ -369,6 +434,9 @@ fn main() {
     // runtime it then shares worker threads with the session task instead of waking the
     // main thread for every reply.
     let work = runtime.spawn(async move {
+        if tls {
+            return tls_connect_times().await;
+        }
         match hosts {
             Some(hosts) => bench(hosts, watches.unwrap_or(0)).await,
             None => {

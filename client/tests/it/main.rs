@@ -5,5 +5,6 @@
 
 mod faults;
 mod ops;
+mod security;
 mod support;
 mod watches;

@@ -98,6 +98,8 @@ pub struct SessionConfig {
     pub rng_seed: u64,
     /// Resume this session (id and password) instead of starting a new one.
     pub resume: Option<(i64, Bytes)>,
+    /// A SASL mechanism run on every connection before anything else.
+    pub sasl: Option<std::sync::Arc<dyn super::SaslMechanism>>,
 }
 
 impl SessionConfig {
@@ -115,6 +117,7 @@ impl SessionConfig {
             local_expiry_percent: 133,
             rng_seed: 0,
             resume: None,
+            sasl: None,
         }
     }
 
@@ -178,6 +181,13 @@ impl SessionConfig {
     #[must_use]
     pub fn rng_seed(mut self, seed: u64) -> Self {
         self.rng_seed = seed;
+        self
+    }
+
+    /// Runs `mechanism` on every connection, before anything else.
+    #[must_use]
+    pub fn sasl(mut self, mechanism: std::sync::Arc<dyn super::SaslMechanism>) -> Self {
+        self.sasl = Some(mechanism);
         self
     }
 

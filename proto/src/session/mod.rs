@@ -11,6 +11,7 @@ mod chroot;
 mod config;
 mod event;
 mod pending;
+mod sasl;
 mod timer;
 mod watches;
 
@@ -23,6 +24,7 @@ use self::chroot::{prefix_paths, strip_paths};
 pub use self::config::{DisconnectCause, ReconnectPolicy, ServerMode, SessionConfig};
 pub use self::event::{Event, Reply, RequestId, SessionState, WatchKind, WatchedEvent};
 use self::pending::{Pending, PendingKind, Queued};
+pub use self::sasl::{SaslError, SaslExchange, SaslMechanism};
 use self::timer::{Timer, TimerTable};
 use self::watches::WatchRegistry;
 use crate::frame::{FrameDecoder, encode_frame};
@@ -152,6 +154,12 @@ pub struct Session {
     queue: VecDeque<Queued>,
     pending: VecDeque<Pending>,
     setup_due: bool,
+    /// The SASL exchange of this connection, until it completes.
+    sasl: Option<Box<dyn SaslExchange>>,
+    /// The next SASL token to send.
+    sasl_token: Option<Vec<u8>>,
+    /// The state to report once SASL completes.
+    sasl_then: SessionState,
     ping_due: bool,
     create2: Create2,
     closing: bool,
@@ -203,6 +211,9 @@ impl Session {
             queue: VecDeque::new(),
             pending: VecDeque::new(),
             setup_due: false,
+            sasl: None,
+            sasl_token: None,
+            sasl_then: SessionState::Connected,
             ping_due: false,
             create2: Create2::Unknown,
             closing: false,
@@ -580,6 +591,25 @@ impl Session {
 
     fn transmit_requests(&mut self, out: &mut BytesMut) {
         const BUDGET: usize = 256 * 1024;
+        if self.sasl.is_some() {
+            if let Some(token) = self.sasl_token.take() {
+                let xid = self.xids.next_xid();
+                let header = RequestHeader {
+                    xid,
+                    op_code: OpCode::Sasl,
+                };
+                let request = Request::Sasl(crate::records::GetSaslRequest {
+                    token: token.into(),
+                });
+                let _ = encode_frame(out, &(header, RequestBody(&request)), usize::MAX);
+                self.pending.push_back(Pending {
+                    xid,
+                    op_code: OpCode::Sasl,
+                    kind: PendingKind::Sasl,
+                });
+            }
+            return;
+        }
         let start = out.len();
         if std::mem::take(&mut self.setup_due) {
             for packet in self.auth.clone() {
@@ -771,7 +801,17 @@ impl Session {
         } else {
             self.timers.stop(Timer::Probe);
         }
-        self.set_state(state);
+        match &self.config.sasl {
+            // Nothing else is sent, and the session is not reported connected, until the
+            // SASL exchange completes.
+            Some(mechanism) => {
+                let mut exchange = mechanism.start();
+                self.sasl_token = Some(exchange.initial());
+                self.sasl = Some(exchange);
+                self.sasl_then = state;
+            }
+            None => self.set_state(state),
+        }
         true
     }
 
@@ -816,6 +856,10 @@ impl Session {
         }
         match kind {
             PendingKind::SetWatches | PendingKind::Internal => true,
+            PendingKind::Sasl => {
+                self.sasl_step(header.err, &frame);
+                true
+            }
             PendingKind::Close => {
                 self.drop_transport();
                 self.terminate(SessionState::Closed);
@@ -850,6 +894,19 @@ impl Session {
                     Err(header.err)
                 };
                 let watch = self.register_watch(id, op_code, &request, &result);
+                if result == Err(ErrorCode::SessionClosedRequireSaslAuth) {
+                    // The server requires SASL and closes the connection: no retry can
+                    // succeed without it.
+                    self.events.push_back(Event::Reply(Reply {
+                        id,
+                        zxid: header.zxid,
+                        result,
+                        watch,
+                    }));
+                    self.drop_transport();
+                    self.terminate(SessionState::AuthFailed);
+                    return true;
+                }
                 self.events.push_back(Event::Reply(Reply {
                     id,
                     zxid: header.zxid,
@@ -857,6 +914,33 @@ impl Session {
                     watch,
                 }));
                 true
+            }
+        }
+    }
+
+    /// Feeds the server's SASL token to the exchange.
+    fn sasl_step(&mut self, err: ErrorCode, frame: &Bytes) {
+        let Some(exchange) = self.sasl.as_mut() else {
+            return;
+        };
+        let step = if err.is_ok() {
+            decode_exact::<crate::records::SetSaslResponse>(frame)
+                .map_err(|e| SaslError(e.to_string()))
+                .and_then(|rsp| exchange.step(&rsp.token))
+        } else {
+            Err(SaslError(format!("server answered {err}")))
+        };
+        match step {
+            Ok(Some(token)) => self.sasl_token = Some(token),
+            Ok(None) => {
+                self.sasl = None;
+                self.setup_due = !self.auth.is_empty() || self.watches.len() > 0;
+                self.set_state(self.sasl_then);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "sasl authentication failed");
+                self.drop_transport();
+                self.terminate(SessionState::AuthFailed);
             }
         }
     }
@@ -985,6 +1069,8 @@ impl Session {
         self.ping_due = false;
         self.probe_due = false;
         self.setup_due = false;
+        self.sasl = None;
+        self.sasl_token = None;
         if self.create2 == Create2::Probing {
             self.create2 = Create2::Unknown;
         }

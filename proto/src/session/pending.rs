@@ -30,6 +30,8 @@ pub(crate) enum PendingKind {
     User { id: RequestId, request: Request },
     /// A SetWatches/SetWatches2 batch of the reconnect.
     SetWatches,
+    /// A SASL token; its reply carries the server's next token.
+    Sasl,
     /// closeSession: its reply closes the session.
     Close,
     /// Another request of the session's own (a persistent watch removal).

@@ -81,6 +81,10 @@ pub(crate) struct FakeServer {
     /// Replace the xid of the next reply (to test xid mismatch).
     pub(crate) corrupt_next_xid: bool,
     pub(crate) min_timeout_ms: i32,
+    /// Require SASL with this secret (a toy exchange: empty token → "nonce", then the
+    /// secret → "done").
+    pub(crate) sasl_secret: Option<Vec<u8>>,
+    sasl_done: bool,
     pub(crate) max_timeout_ms: i32,
 }
 
@@ -107,6 +111,8 @@ impl FakeServer {
             auths: Vec::new(),
             corrupt_next_xid: false,
             min_timeout_ms: 4_000,
+            sasl_secret: None,
+            sasl_done: false,
             max_timeout_ms: 40_000,
         }
     }
@@ -120,6 +126,7 @@ impl FakeServer {
         self.outbound.clear();
         self.frames = FrameDecoder::new(1 << 24);
         self.auths.clear();
+        self.sasl_done = false;
     }
 
     pub(crate) fn disconnect(&mut self) {
@@ -225,6 +232,34 @@ impl FakeServer {
         };
         let xid = header.xid;
         match (header.op_code, request) {
+            (OpCode::Sasl, Request::Sasl(req)) => {
+                let secret = self.sasl_secret.clone().unwrap_or_default();
+                if req.token.is_empty() {
+                    self.reply(
+                        xid,
+                        ErrorCode::Ok,
+                        Some(SetSaslResponse {
+                            token: Bytes::from_static(b"nonce"),
+                        }),
+                    );
+                } else if req.token[..] == secret[..] {
+                    self.sasl_done = true;
+                    self.reply(
+                        xid,
+                        ErrorCode::Ok,
+                        Some(SetSaslResponse {
+                            token: Bytes::from_static(b"done"),
+                        }),
+                    );
+                } else {
+                    self.reply::<()>(xid, ErrorCode::AuthFailed, None);
+                    return false;
+                }
+            }
+            (_, _) if self.sasl_secret.is_some() && !self.sasl_done => {
+                self.reply::<()>(xid, ErrorCode::SessionClosedRequireSaslAuth, None);
+                return false;
+            }
             (OpCode::Ping, _) => self.reply(PING_XID, ErrorCode::Ok, Some(())),
             (OpCode::Auth, Request::Auth(auth)) => {
                 self.auths.push(auth.scheme.clone());
