@@ -9,16 +9,14 @@ use bytes::Bytes;
 use proto::path::{self, PathError};
 use proto::records::*;
 use proto::session::{RequestId, SessionState, WatchKind};
-use proto::{AddWatchMode, ErrorCode, OpCode, WatcherType};
+use proto::{ErrorCode, OpCode};
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
 use crate::builder::ClientBuilder;
 use crate::error::{Context, Error, Result};
-use crate::multi::{MultiBuilder, MultiReadBuilder};
-use crate::options::CreateOptions;
 use crate::task::{Channels, Command, RawReply, Shared, WatchSink};
-use crate::watcher::{OneshotWatcher, PersistentWatcher, Remover, StateStream, StateWatcher};
+use crate::watcher::{Remover, StateStream, StateWatcher};
 
 /// A ZooKeeper client: a cheap [`Clone`] handle to one session.
 ///
@@ -113,7 +111,7 @@ impl Pending {
 }
 
 /// A span naming the operation and path of a request.
-fn span_for(pending: &Result<Pending>) -> tracing::Span {
+pub(crate) fn span_for(pending: &Result<Pending>) -> tracing::Span {
     match pending {
         Ok(p) => tracing::debug_span!(
             "zk",
@@ -124,11 +122,11 @@ fn span_for(pending: &Result<Pending>) -> tracing::Span {
     }
 }
 
-fn unexpected(context: Context) -> Error {
+pub(crate) fn unexpected(context: Context) -> Error {
     Error::from_code(ErrorCode::MarshallingError, context)
 }
 
-fn version_arg(version: Option<i32>) -> i32 {
+pub(crate) fn version_arg(version: Option<i32>) -> i32 {
     version.unwrap_or(-1)
 }
 
@@ -136,7 +134,7 @@ pub(crate) fn validate(op: &'static str, path: &str) -> Result<()> {
     path::validate(path).map_err(|e| invalid_path(op, path, e))
 }
 
-fn invalid_path(op: &'static str, path: &str, e: PathError) -> Error {
+pub(crate) fn invalid_path(op: &'static str, path: &str, e: PathError) -> Error {
     Error::InvalidPath(Context::new(op, Some(Arc::from(path))), e)
 }
 
@@ -229,7 +227,7 @@ impl Client {
         self.submit_with(op, path, op_code, request, watch, false)
     }
 
-    fn submit_with(
+    pub(crate) fn submit_with(
         &self,
         op: &'static str,
         path: Option<&str>,
@@ -277,7 +275,12 @@ impl Client {
         })
     }
 
-    fn remover(&self, id: RequestId) -> Remover {
+    /// Sends a command to the session task; false when the task is gone.
+    pub(crate) fn command(&self, command: Command) -> bool {
+        self.0.commands.send(command).is_ok()
+    }
+
+    pub(crate) fn remover(&self, id: RequestId) -> Remover {
         Remover {
             id,
             tx: self.0.removals.clone(),
@@ -285,7 +288,7 @@ impl Client {
     }
 
     /// Runs `convert` on the reply of `pending`, inside a span naming the operation.
-    fn finish<T, F>(
+    pub(crate) fn finish<T, F>(
         &self,
         pending: Result<Pending>,
         convert: F,
@@ -304,801 +307,24 @@ impl Client {
         .instrument(span)
     }
 
-    // ---- operations ------------------------------------------------------------------
-
-    /// Creates a node and returns its path (with the sequence suffix for sequential modes)
-    /// and its Stat.
-    ///
-    /// Sequential nodes are validated as `path + "1"`, so `/queue/` is a valid prefix.
-    /// On servers before 3.5 (no create2) the Stat is read with a follow-up exists.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NodeExists`], [`Error::NoNode`] (no parent), [`Error::NoChildrenForEphemerals`],
-    /// [`Error::InvalidAcl`], [`Error::NoAuth`], [`Error::BadArguments`] (bad TTL),
-    /// [`Error::Unimplemented`] (TTL nodes disabled on the server), [`Error::InvalidPath`],
-    /// [`Error::InvalidArgument`] (a TTL mode without a TTL, or a TTL without a TTL mode),
-    /// and the connection errors.
-    ///
-    /// ```no_run
-    /// use zk_client::{CreateMode, CreateOptions};
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (path, stat) = client.create("/jobs/job-", b"payload", &CreateOptions::new(CreateMode::PersistentSequential)).await?;
-    /// assert!(path.starts_with("/jobs/job-"));
-    /// # let _ = stat; Ok(()) }
-    /// ```
-    pub fn create(
+    /// Validates `path`, sends `request`, and takes the result out of the reply with
+    /// `extract` (`None` for a reply of another type, which the session never delivers).
+    pub(crate) fn path_op<T, F>(
         &self,
+        op: &'static str,
         path: &str,
-        data: &[u8],
-        options: &CreateOptions,
-    ) -> impl Future<Output = Result<(String, Stat)>> + Send + 'static + use<> {
-        let pending = self
-            .create_request(path, data, options)
-            .and_then(|request| {
-                self.submit(
-                    "create",
-                    Some(path),
-                    options.mode.op_code(true),
-                    request,
-                    None,
-                )
-            });
-        let span = span_for(&pending);
-        let client = self.clone();
-        async move {
-            let pending = pending?;
-            let context = pending.context().clone();
-            match pending.reply().await?.0 {
-                Response::Create2(r) => Ok((r.path, r.stat)),
-                Response::Create(r) => {
-                    let stat = client.exists(&r.path).await?.unwrap_or_default();
-                    Ok((r.path, stat))
-                }
-                _ => Err(unexpected(context)),
-            }
-        }
-        .instrument(span)
-    }
-
-    pub(crate) fn create_request(
-        &self,
-        path: &str,
-        data: &[u8],
-        options: &CreateOptions,
-    ) -> Result<Request> {
-        let mode = options.mode;
-        let check = if mode.is_sequential() {
-            path::validate_sequential(path)
-        } else {
-            path::validate(path)
-        };
-        check.map_err(|e| invalid_path("create", path, e))?;
-        let context = || Context::new("create", Some(Arc::from(path)));
-        let data = Bytes::copy_from_slice(data);
-        match (mode.is_ttl(), options.ttl) {
-            (true, Some(ttl)) => {
-                let ttl = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
-                Ok(Request::CreateTtl(CreateTtlRequest {
-                    path: path.to_owned(),
-                    data,
-                    acl: options.acl.clone(),
-                    flags: mode,
-                    ttl,
-                }))
-            }
-            (true, None) => Err(Error::InvalidArgument(context(), "a TTL mode needs a TTL")),
-            (false, Some(_)) => Err(Error::InvalidArgument(context(), "a TTL needs a TTL mode")),
-            (false, None) => Ok(Request::Create(CreateRequest {
-                path: path.to_owned(),
-                data,
-                acl: options.acl.clone(),
-                flags: mode,
-            })),
-        }
-    }
-
-    /// Deletes a node, if its version is `version` (`None`: any version).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::BadVersion`], [`Error::NotEmpty`], [`Error::NoAuth`],
-    /// [`Error::BadArguments`] (`/` or `/zookeeper`), [`Error::InvalidPath`], and the
-    /// connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// client.delete("/jobs/job-0000000001", None).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn delete(
-        &self,
-        path: &str,
-        version: Option<i32>,
-    ) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
-        let pending = validate("delete", path).and_then(|()| {
-            let request = Request::Delete(DeleteRequest {
-                path: path.to_owned(),
-                version: version_arg(version),
-            });
-            self.submit("delete", Some(path), OpCode::Delete, request, None)
-        });
-        self.finish(pending, |_, _, _| Ok(()))
-    }
-
-    /// The Stat of a node, or `None` when it does not exist.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidPath`] and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// if let Some(stat) = client.exists("/config").await? {
-    ///     println!("version {}", stat.version);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn exists(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<Option<Stat>>> + Send + 'static + use<> {
-        let pending = self.exists_request(path, false, None);
-        async move {
-            match pending?.reply().await {
-                Ok((Response::Exists(r), _, _)) => Ok(Some(r.stat)),
-                Ok(_) => Ok(None),
-                Err(Error::NoNode(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }
-    }
-
-    fn exists_request(&self, path: &str, watch: bool, sink: Option<WatchSink>) -> Result<Pending> {
-        validate("exists", path)?;
-        let request = Request::Exists(ExistsRequest {
-            path: path.to_owned(),
-            watch,
-        });
-        self.submit("exists", Some(path), OpCode::Exists, request, sink)
-    }
-
-    /// Like [`exists`](Self::exists), and leaves a watch that fires when the node is
-    /// created (if missing), changed or deleted.
-    ///
-    /// # Errors
-    ///
-    /// As [`exists`](Self::exists).
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (stat, watcher) = client.exists_and_watch("/leader").await?;
-    /// if stat.is_none() {
-    ///     watcher.await?; // created
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn exists_and_watch(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<(Option<Stat>, OneshotWatcher)>> + Send + 'static + use<> {
-        let (tx, rx) = oneshot::channel();
-        let pending = self.exists_request(path, true, Some(WatchSink::Oneshot(tx)));
-        let client = self.clone();
-        async move {
-            let pending = pending?;
-            let context = pending.context().clone();
-            // The server answers NONODE for a missing node, and still sets the watch.
-            let (result, id, _) = pending.reply_raw().await?;
-            let stat = match result {
-                Ok(Response::Exists(r)) => Some(r.stat),
-                Ok(_) => return Err(unexpected(context)),
-                Err(ErrorCode::NoNode) => None,
-                Err(code) => return Err(Error::from_code(code, context)),
-            };
-            Ok((stat, OneshotWatcher::new(rx, client.remover(id))))
-        }
-    }
-
-    /// The data and Stat of a node.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::NoAuth`], [`Error::InvalidPath`], and the connection
-    /// errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (data, stat) = client.get_data("/config").await?;
-    /// println!("{} bytes, version {}", data.len(), stat.version);
-    /// # Ok(()) }
-    /// ```
-    pub fn get_data(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static + use<> {
-        let pending = self.get_data_request(path, false, None);
-        self.finish(pending, |response, _, context| match response {
-            Response::GetData(r) => Ok((r.data.unwrap_or_default(), r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    fn get_data_request(
-        &self,
-        path: &str,
-        watch: bool,
-        sink: Option<WatchSink>,
-    ) -> Result<Pending> {
-        validate("getData", path)?;
-        let request = Request::GetData(GetDataRequest {
-            path: path.to_owned(),
-            watch,
-        });
-        self.submit("getData", Some(path), OpCode::GetData, request, sink)
-    }
-
-    /// Like [`get_data`](Self::get_data), and leaves a watch that fires when the data
-    /// changes or the node is deleted.
-    ///
-    /// # Errors
-    ///
-    /// As [`get_data`](Self::get_data); on [`Error::NoNode`] no watch is left (use
-    /// [`exists_and_watch`](Self::exists_and_watch) to wait for a creation).
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (data, stat, changed) = client.get_data_and_watch("/config").await?;
-    /// changed.await?;
-    /// # let _ = (data, stat); Ok(()) }
-    /// ```
-    pub fn get_data_and_watch(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<(Bytes, Stat, OneshotWatcher)>> + Send + 'static + use<> {
-        let (tx, rx) = oneshot::channel();
-        let pending = self.get_data_request(path, true, Some(WatchSink::Oneshot(tx)));
-        let client = self.clone();
-        self.finish(pending, move |response, id, context| match response {
-            Response::GetData(r) => Ok((
-                r.data.unwrap_or_default(),
-                r.stat,
-                OneshotWatcher::new(rx, client.remover(id)),
-            )),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// Sets the data of a node, if its version is `version` (`None`: any version), and
-    /// returns its new Stat.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::BadVersion`], [`Error::NoAuth`], [`Error::TooLarge`],
-    /// [`Error::InvalidPath`], and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (_, stat) = client.get_data("/counter").await?;
-    /// client.set_data("/counter", b"2", Some(stat.version)).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn set_data(
-        &self,
-        path: &str,
-        data: &[u8],
-        version: Option<i32>,
-    ) -> impl Future<Output = Result<Stat>> + Send + 'static + use<> {
-        let pending = validate("setData", path).and_then(|()| {
-            let request = Request::SetData(SetDataRequest {
-                path: path.to_owned(),
-                data: Bytes::copy_from_slice(data),
-                version: version_arg(version),
-            });
-            self.submit("setData", Some(path), OpCode::SetData, request, None)
-        });
-        self.finish(pending, |response, _, context| match response {
-            Response::SetData(r) => Ok(r.stat),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// The children of a node (names, in no particular order) and its Stat.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::NoAuth`], [`Error::InvalidPath`], and the connection
-    /// errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (children, stat) = client.get_children("/workers").await?;
-    /// assert_eq!(children.len() as i32, stat.num_children);
-    /// # Ok(()) }
-    /// ```
-    pub fn get_children(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<(Vec<String>, Stat)>> + Send + 'static + use<> {
-        let pending = self.get_children_request(path, false, None);
-        self.finish(pending, |response, _, context| match response {
-            Response::GetChildren2(r) => Ok((r.children, r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    fn get_children_request(
-        &self,
-        path: &str,
-        watch: bool,
-        sink: Option<WatchSink>,
-    ) -> Result<Pending> {
-        validate("getChildren", path)?;
-        let request = Request::GetChildren2(GetChildren2Request {
-            path: path.to_owned(),
-            watch,
-        });
-        self.submit(
-            "getChildren",
-            Some(path),
-            OpCode::GetChildren2,
-            request,
-            sink,
-        )
-    }
-
-    /// Like [`get_children`](Self::get_children), and leaves a watch that fires when a
-    /// child is added or removed or the node is deleted.
-    ///
-    /// # Errors
-    ///
-    /// As [`get_children`](Self::get_children); on [`Error::NoNode`] no watch is left.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (children, _, changed) = client.get_children_and_watch("/workers").await?;
-    /// changed.await?;
-    /// # let _ = children; Ok(()) }
-    /// ```
-    pub fn get_children_and_watch(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<(Vec<String>, Stat, OneshotWatcher)>> + Send + 'static + use<>
+        op_code: OpCode,
+        request: Request,
+        extract: F,
+    ) -> impl Future<Output = Result<T>> + Send + 'static + use<T, F>
+    where
+        T: Send + 'static,
+        F: FnOnce(Response) -> Option<T> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel();
-        let pending = self.get_children_request(path, true, Some(WatchSink::Oneshot(tx)));
-        let client = self.clone();
-        self.finish(pending, move |response, id, context| match response {
-            Response::GetChildren2(r) => Ok((
-                r.children,
-                r.stat,
-                OneshotWatcher::new(rx, client.remover(id)),
-            )),
-            _ => Err(unexpected(context.clone())),
+        let pending =
+            validate(op, path).and_then(|()| self.submit(op, Some(path), op_code, request, None));
+        self.finish(pending, move |response, _, context| {
+            extract(response).ok_or_else(|| unexpected(context.clone()))
         })
-    }
-
-    /// The number of all descendants of a node (3.6+ servers).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::NoAuth`], [`Error::Unimplemented`], [`Error::InvalidPath`],
-    /// and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let n = client.get_all_children_number("/").await?;
-    /// # let _ = n; Ok(()) }
-    /// ```
-    pub fn get_all_children_number(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<i32>> + Send + 'static + use<> {
-        let pending = validate("getAllChildrenNumber", path).and_then(|()| {
-            let request = Request::GetAllChildrenNumber(GetAllChildrenNumberRequest {
-                path: path.to_owned(),
-            });
-            self.submit(
-                "getAllChildrenNumber",
-                Some(path),
-                OpCode::GetAllChildrenNumber,
-                request,
-                None,
-            )
-        });
-        self.finish(pending, |response, _, context| match response {
-            Response::GetAllChildrenNumber(r) => Ok(r.total_number),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// The paths of this session's ephemeral nodes under `prefix`, a path prefix matched
-    /// as a string (`/app/wor` matches `/app/workers/w1`) within the chroot (3.6+ servers).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Unimplemented`], [`Error::InvalidPath`], and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let mine = client.get_ephemerals("/").await?;
-    /// # let _ = mine; Ok(()) }
-    /// ```
-    pub fn get_ephemerals(
-        &self,
-        prefix: &str,
-    ) -> impl Future<Output = Result<Vec<String>>> + Send + 'static + use<> {
-        let pending = path::validate_sequential(prefix)
-            .map_err(|e| invalid_path("getEphemerals", prefix, e))
-            .and_then(|()| {
-                let request = Request::GetEphemerals(GetEphemeralsRequest {
-                    prefix_path: prefix.to_owned(),
-                });
-                self.submit(
-                    "getEphemerals",
-                    Some(prefix),
-                    OpCode::GetEphemerals,
-                    request,
-                    None,
-                )
-            });
-        self.finish(pending, |response, _, context| match response {
-            Response::GetEphemerals(r) => Ok(r.ephemerals),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// The ACL and Stat of a node.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::InvalidPath`], and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (acl, _) = client.get_acl("/secure").await?;
-    /// # let _ = acl; Ok(()) }
-    /// ```
-    pub fn get_acl(
-        &self,
-        path: &str,
-    ) -> impl Future<Output = Result<(Vec<Acl>, Stat)>> + Send + 'static + use<> {
-        let pending = validate("getACL", path).and_then(|()| {
-            let request = Request::GetAcl(GetAclRequest {
-                path: path.to_owned(),
-            });
-            self.submit("getACL", Some(path), OpCode::GetAcl, request, None)
-        });
-        self.finish(pending, |response, _, context| match response {
-            Response::GetAcl(r) => Ok((r.acl, r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// Sets the ACL of a node, if its ACL version is `version` (`None`: any), and returns
-    /// its new Stat.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoNode`], [`Error::BadVersion`], [`Error::InvalidAcl`], [`Error::NoAuth`],
-    /// [`Error::InvalidPath`], and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// client.set_acl("/public", &zk_client::acl::read_only(), None).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn set_acl(
-        &self,
-        path: &str,
-        acl: &[Acl],
-        version: Option<i32>,
-    ) -> impl Future<Output = Result<Stat>> + Send + 'static + use<> {
-        let pending = validate("setACL", path).and_then(|()| {
-            let request = Request::SetAcl(SetAclRequest {
-                path: path.to_owned(),
-                acl: acl.to_vec(),
-                version: version_arg(version),
-            });
-            self.submit("setACL", Some(path), OpCode::SetAcl, request, None)
-        });
-        self.finish(pending, |response, _, context| match response {
-            Response::SetAcl(r) => Ok(r.stat),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// Makes the connected server catch up with the leader, so later reads see every write
-    /// committed before this call.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NotReadOnly`] on a read-only server, [`Error::InvalidPath`], and the
-    /// connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// client.sync("/").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn sync(&self, path: &str) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
-        let pending = validate("sync", path).and_then(|()| {
-            let request = Request::Sync(SyncRequest {
-                path: path.to_owned(),
-            });
-            self.submit("sync", Some(path), OpCode::Sync, request, None)
-        });
-        self.finish(pending, |_, _, _| Ok(()))
-    }
-
-    /// Starts an atomic transaction of writes; see [`MultiBuilder`].
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let results = client.multi().check("/lock", 3).set_data("/config", b"v2", None).commit().await?;
-    /// # let _ = results; Ok(()) }
-    /// ```
-    pub fn multi(&self) -> MultiBuilder {
-        MultiBuilder::new(self.clone())
-    }
-
-    /// Starts a batch of reads answered together; see [`MultiReadBuilder`] (3.6+ servers).
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let results = client.multi_read().get_data("/a").get_children("/b").commit().await?;
-    /// # let _ = results; Ok(()) }
-    /// ```
-    pub fn multi_read(&self) -> MultiReadBuilder {
-        MultiReadBuilder::new(self.clone())
-    }
-
-    /// Adds a persistent (or persistent recursive) watch on a node, which need not exist,
-    /// and returns its stream of events (3.6+ servers).
-    ///
-    /// Persistent watches fire for the node's creation, data changes, deletion and
-    /// children; recursive ones for the node and every descendant, except children
-    /// changes. Both stay until the watcher is dropped, and survive reconnects.
-    ///
-    /// Do not also leave one-shot watches on the same path: a 3.8 server downgrades the
-    /// persistent watch to a one-shot one (ZOOKEEPER-4466, fixed in 3.9.0).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Unimplemented`], [`Error::InvalidPath`], and the connection errors.
-    ///
-    /// ```no_run
-    /// use zk_client::AddWatchMode;
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let mut watcher = client.watch("/config", AddWatchMode::Persistent).await?;
-    /// while let Some(event) = watcher.next_event().await {
-    ///     println!("{event:?}");
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn watch(
-        &self,
-        path: &str,
-        mode: AddWatchMode,
-    ) -> impl Future<Output = Result<PersistentWatcher>> + Send + 'static + use<> {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let pending = validate("addWatch", path).and_then(|()| {
-            let request = Request::AddWatch(AddWatchRequest {
-                path: path.to_owned(),
-                mode,
-            });
-            self.submit(
-                "addWatch",
-                Some(path),
-                OpCode::AddWatch,
-                request,
-                Some(WatchSink::Persistent(tx)),
-            )
-        });
-        let client = self.clone();
-        self.finish(pending, move |_, id, _| {
-            Ok(PersistentWatcher::new(rx, client.remover(id)))
-        })
-    }
-
-    /// Removes this session's watches of `watcher_type` on a node, on the server and in
-    /// this client: their watchers end with a `*WatchRemoved` event.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoWatcher`] when none matched, [`Error::MarshallingError`] for the
-    /// persistent types on a 3.8 server, [`Error::InvalidPath`], and the connection errors.
-    ///
-    /// ```no_run
-    /// use zk_client::WatcherType;
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// client.remove_watches("/config", WatcherType::Any).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn remove_watches(
-        &self,
-        path: &str,
-        watcher_type: WatcherType,
-    ) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
-        let pending = validate("removeWatches", path).and_then(|()| {
-            let request = Request::RemoveWatches(RemoveWatchesRequest {
-                path: path.to_owned(),
-                watcher_type,
-            });
-            self.submit(
-                "removeWatches",
-                Some(path),
-                OpCode::RemoveWatches,
-                request,
-                None,
-            )
-        });
-        self.finish(pending, |_, _, _| Ok(()))
-    }
-
-    /// Checks that the server holds a watch of `watcher_type` for this session on a node.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoWatcher`] when it holds none, [`Error::InvalidPath`], and the connection
-    /// errors.
-    ///
-    /// ```no_run
-    /// use zk_client::WatcherType;
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// client.check_watches("/config", WatcherType::Data).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn check_watches(
-        &self,
-        path: &str,
-        watcher_type: WatcherType,
-    ) -> impl Future<Output = Result<()>> + Send + 'static + use<> {
-        let pending = validate("checkWatches", path).and_then(|()| {
-            let request = Request::CheckWatches(CheckWatchesRequest {
-                path: path.to_owned(),
-                watcher_type,
-            });
-            self.submit(
-                "checkWatches",
-                Some(path),
-                OpCode::CheckWatches,
-                request,
-                None,
-            )
-        });
-        self.finish(pending, |_, _, _| Ok(()))
-    }
-
-    /// The identities of this session (`ip`, `digest`, `sasl`, `x509`; 3.7+ servers).
-    ///
-    /// # Errors
-    ///
-    /// [`Error::Unimplemented`] and the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// for id in client.who_am_i().await? {
-    ///     println!("{}: {}", id.auth_scheme, id.user);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub fn who_am_i(
-        &self,
-    ) -> impl Future<Output = Result<Vec<ClientInfo>>> + Send + 'static + use<> {
-        let pending = self.submit("whoAmI", None, OpCode::WhoAmI, Request::Empty(()), None);
-        self.finish(pending, |response, _, context| match response {
-            Response::WhoAmI(r) => Ok(r.client_info),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// The ensemble configuration (`/zookeeper/config`, whatever the chroot) and its Stat.
-    /// Empty on a standalone server.
-    ///
-    /// # Errors
-    ///
-    /// The connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// let (config, _) = client.get_config().await?;
-    /// println!("{}", String::from_utf8_lossy(&config));
-    /// # Ok(()) }
-    /// ```
-    pub fn get_config(
-        &self,
-    ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static + use<> {
-        let request = Request::GetData(GetDataRequest {
-            path: "/zookeeper/config".into(),
-            watch: false,
-        });
-        let pending = self.submit_with(
-            "getConfig",
-            Some("/zookeeper/config"),
-            OpCode::GetData,
-            request,
-            None,
-            true,
-        );
-        self.finish(pending, |response, _, context| match response {
-            Response::GetData(r) => Ok((r.data.unwrap_or_default(), r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// Changes the ensemble membership and returns the new configuration and its Stat.
-    /// Incremental: `joining` (`server.N=host:quorum:election;client` entries,
-    /// comma-separated) and `leaving` (server ids); or a whole new membership. `from_config`
-    /// is the config version the change applies to (`None`: any). Needs super-user rights
-    /// and `reconfigEnabled` on the servers.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::ReconfigDisabled`], [`Error::NoAuth`], [`Error::BadVersion`] (stale
-    /// `from_config`), [`Error::NewConfigNoQuorum`], [`Error::ReconfigInProgress`], and
-    /// the connection errors.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
-    /// client.reconfig(None, Some("3"), None, None).await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn reconfig(
-        &self,
-        joining: Option<&str>,
-        leaving: Option<&str>,
-        new_members: Option<&str>,
-        from_config: Option<i64>,
-    ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static + use<> {
-        let request = Request::Reconfig(ReconfigRequest {
-            joining_servers: joining.map(str::to_owned),
-            leaving_servers: leaving.map(str::to_owned),
-            new_members: new_members.map(str::to_owned),
-            cur_config_id: from_config.unwrap_or(-1),
-        });
-        let pending = self.submit("reconfig", None, OpCode::Reconfig, request, None);
-        self.finish(pending, |response, _, context| match response {
-            Response::GetData(r) => Ok((r.data.unwrap_or_default(), r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    /// Adds an authentication identity to the session (`digest` with `user:password`). It
-    /// is sent in order with the requests around it and replayed after every reconnect.
-    /// Digest authentication always succeeds: a wrong password is simply another identity,
-    /// and requests then fail with [`Error::NoAuth`]. An unknown scheme makes the server
-    /// fail the session: every later call fails with [`Error::AuthFailed`].
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// client.add_auth("digest", b"alice:secret");
-    /// # }
-    /// ```
-    pub fn add_auth(&self, scheme: &str, auth: &[u8]) {
-        let _ = self.0.commands.send(Command::AddAuth(AuthPacket::new(
-            scheme,
-            Bytes::copy_from_slice(auth),
-        )));
-    }
-
-    /// Closes the session: requests already made finish first, then ephemeral nodes are
-    /// deleted by the server and every later call fails with [`Error::Closed`].
-    ///
-    /// Dropping every handle also closes the session, without waiting.
-    ///
-    /// ```no_run
-    /// # async fn _example(client: zk_client::Client) {
-    /// client.close().await;
-    /// # }
-    /// ```
-    pub fn close(&self) -> impl Future<Output = ()> + Send + 'static + use<> {
-        let (tx, rx) = oneshot::channel();
-        let sent = self.0.commands.send(Command::Close(tx)).is_ok();
-        async move {
-            if sent {
-                let _ = rx.await;
-            }
-        }
     }
 }

@@ -134,6 +134,7 @@ pub mod connector;
 mod error;
 mod helpers;
 mod multi;
+mod ops;
 mod options;
 mod sasl;
 mod task;

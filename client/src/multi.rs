@@ -7,7 +7,7 @@ use bytes::Bytes;
 use proto::records::*;
 use proto::{ErrorCode, OpCode, path};
 
-use crate::client::{Client, validate};
+use crate::client::Client;
 use crate::error::{Context, Error, Result};
 use crate::options::CreateOptions;
 
@@ -31,6 +31,94 @@ pub enum OpResult {
     Check,
 }
 
+/// The ops of a multi or multiRead being built, and the first invalid one.
+#[derive(Debug)]
+struct Batch {
+    client: Client,
+    op: &'static str,
+    ops: Vec<MultiOp>,
+    /// The client path of each op, for errors.
+    paths: Vec<Arc<str>>,
+    error: Option<Error>,
+}
+
+/// A multi or multiRead response with the client paths of its ops.
+struct Answered {
+    response: MultiResponse,
+    paths: Vec<Arc<str>>,
+    context: Context,
+}
+
+impl Batch {
+    fn new(client: Client, op: &'static str) -> Self {
+        Self {
+            client,
+            op,
+            ops: Vec::new(),
+            paths: Vec::new(),
+            error: None,
+        }
+    }
+
+    fn push(&mut self, path: &str, op: Result<MultiOp>) {
+        match op {
+            Ok(op) => {
+                self.ops.push(op);
+                self.paths.push(Arc::from(path));
+            }
+            Err(e) => {
+                self.error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn validated(&self, path: &str) -> Result<()> {
+        path::validate(path)
+            .map_err(|e| Error::InvalidPath(Context::new(self.op, Some(Arc::from(path))), e))
+    }
+
+    /// Sends the ops now (nothing at all when there are none) and awaits the response.
+    fn send(
+        self,
+        op_code: OpCode,
+    ) -> impl Future<Output = Result<Option<Answered>>> + Send + 'static + use<> {
+        let Self {
+            client,
+            op,
+            ops,
+            paths,
+            error,
+        } = self;
+        let pending = match error {
+            Some(e) => Err(e),
+            None if ops.is_empty() => Ok(None),
+            None => client
+                .submit(
+                    op,
+                    None,
+                    op_code,
+                    Request::Multi(MultiRequest { ops }),
+                    None,
+                )
+                .map(Some),
+        };
+        async move {
+            let Some(pending) = pending? else {
+                return Ok(None);
+            };
+            let context = pending.context().clone();
+            match pending.reply().await?.0 {
+                Response::Multi(response) => Ok(Some(Answered {
+                    response,
+                    paths,
+                    context,
+                })),
+                _ => Err(Error::from_code(ErrorCode::MarshallingError, context)),
+            }
+        }
+    }
+}
+
 /// Builds an atomic transaction: every op is applied, or none.
 ///
 /// Created by [`Client::multi`]. Ops are validated as they are added; the first invalid
@@ -51,40 +139,18 @@ pub enum OpResult {
 /// ```
 #[derive(Debug)]
 #[must_use = "a transaction does nothing until committed"]
-pub struct MultiBuilder {
-    client: Client,
-    ops: Vec<MultiOp>,
-    paths: Vec<Arc<str>>,
-    error: Option<Error>,
-}
+pub struct MultiBuilder(Batch);
 
 impl MultiBuilder {
     pub(crate) fn new(client: Client) -> Self {
-        Self {
-            client,
-            ops: Vec::new(),
-            paths: Vec::new(),
-            error: None,
-        }
-    }
-
-    fn push(mut self, path: &str, op: Result<MultiOp>) -> Self {
-        match op {
-            Ok(op) => {
-                self.ops.push(op);
-                self.paths.push(Arc::from(path));
-            }
-            Err(e) => {
-                self.error.get_or_insert(e);
-            }
-        }
-        self
+        Self(Batch::new(client, "multi"))
     }
 
     /// Adds a create (any mode, TTL included).
-    pub fn create(self, path: &str, data: &[u8], options: &CreateOptions) -> Self {
+    pub fn create(mut self, path: &str, data: &[u8], options: &CreateOptions) -> Self {
         let op =
-            self.client
+            self.0
+                .client
                 .create_request(path, data, options)
                 .and_then(|request| match request {
                     Request::CreateTtl(r) => Ok(MultiOp::CreateTtl(r)),
@@ -97,41 +163,45 @@ impl MultiBuilder {
                         "not a create",
                     )),
                 });
-        self.push(path, op)
+        self.0.push(path, op);
+        self
     }
 
     /// Adds a setData, if the node's version is `version` (`None`: any).
-    pub fn set_data(self, path: &str, data: &[u8], version: Option<i32>) -> Self {
-        let op = validate("multi", path).map(|()| {
+    pub fn set_data(mut self, path: &str, data: &[u8], version: Option<i32>) -> Self {
+        let op = self.0.validated(path).map(|()| {
             MultiOp::SetData(SetDataRequest {
                 path: path.to_owned(),
                 data: Bytes::copy_from_slice(data),
                 version: version.unwrap_or(-1),
             })
         });
-        self.push(path, op)
+        self.0.push(path, op);
+        self
     }
 
     /// Adds a delete, if the node's version is `version` (`None`: any).
-    pub fn delete(self, path: &str, version: Option<i32>) -> Self {
-        let op = validate("multi", path).map(|()| {
+    pub fn delete(mut self, path: &str, version: Option<i32>) -> Self {
+        let op = self.0.validated(path).map(|()| {
             MultiOp::Delete(DeleteRequest {
                 path: path.to_owned(),
                 version: version.unwrap_or(-1),
             })
         });
-        self.push(path, op)
+        self.0.push(path, op);
+        self
     }
 
     /// Adds a check that the node's version is `version`.
-    pub fn check(self, path: &str, version: i32) -> Self {
-        let op = validate("multi", path).map(|()| {
+    pub fn check(mut self, path: &str, version: i32) -> Self {
+        let op = self.0.validated(path).map(|()| {
             MultiOp::Check(CheckVersionRequest {
                 path: path.to_owned(),
                 version,
             })
         });
-        self.push(path, op)
+        self.0.push(path, op);
+        self
     }
 
     /// Sends the transaction (now, in call order) and returns one result per op.
@@ -143,40 +213,23 @@ impl MultiBuilder {
     /// added earlier ([`Error::InvalidPath`]). The connection errors: after
     /// [`Error::ConnectionLoss`] the transaction was applied entirely or not at all.
     pub fn commit(self) -> impl Future<Output = Result<Vec<OpResult>>> + Send + 'static + use<> {
-        let Self {
-            client,
-            ops,
-            paths,
-            error,
-        } = self;
-        let empty = ops.is_empty();
-        let pending = match error {
-            Some(e) => Err(e),
-            None if empty => Ok(None),
-            None => client
-                .submit(
-                    "multi",
-                    None,
-                    OpCode::Multi,
-                    Request::Multi(MultiRequest { ops }),
-                    None,
-                )
-                .map(Some),
-        };
+        let answer = self.0.send(OpCode::Multi);
         async move {
-            let Some(pending) = pending? else {
+            let Some(Answered {
+                response,
+                paths,
+                context,
+            }) = answer.await?
+            else {
                 return Ok(Vec::new());
             };
-            let context = pending.context().clone();
-            let (response, _, _) = pending.reply().await?;
-            let Response::Multi(multi) = response else {
-                return Err(Error::from_code(ErrorCode::MarshallingError, context));
-            };
-            if let Some((index, code)) = multi.first_error() {
-                let context = Context::new("multi", paths.get(index).cloned());
-                return Err(Error::from_code(code, context));
+            if let Some((index, code)) = response.first_error() {
+                return Err(Error::from_code(
+                    code,
+                    Context::new("multi", paths.get(index).cloned()),
+                ));
             }
-            multi
+            response
                 .results
                 .into_iter()
                 .map(|result| match result {
@@ -225,54 +278,35 @@ pub enum ReadResult {
 /// ```
 #[derive(Debug)]
 #[must_use = "a batch does nothing until committed"]
-pub struct MultiReadBuilder {
-    client: Client,
-    ops: Vec<MultiOp>,
-    paths: Vec<Arc<str>>,
-    error: Option<Error>,
-}
+pub struct MultiReadBuilder(Batch);
 
 impl MultiReadBuilder {
     pub(crate) fn new(client: Client) -> Self {
-        Self {
-            client,
-            ops: Vec::new(),
-            paths: Vec::new(),
-            error: None,
-        }
-    }
-
-    fn push(mut self, path: &str, op: MultiOp) -> Self {
-        match path::validate(path) {
-            Ok(()) => {
-                self.ops.push(op);
-                self.paths.push(Arc::from(path));
-            }
-            Err(e) => {
-                self.error.get_or_insert_with(|| {
-                    Error::InvalidPath(Context::new("multiRead", Some(Arc::from(path))), e)
-                });
-            }
-        }
-        self
+        Self(Batch::new(client, "multiRead"))
     }
 
     /// Adds a getData.
-    pub fn get_data(self, path: &str) -> Self {
-        let op = MultiOp::GetData(GetDataRequest {
-            path: path.to_owned(),
-            watch: false,
+    pub fn get_data(mut self, path: &str) -> Self {
+        let op = self.0.validated(path).map(|()| {
+            MultiOp::GetData(GetDataRequest {
+                path: path.to_owned(),
+                watch: false,
+            })
         });
-        self.push(path, op)
+        self.0.push(path, op);
+        self
     }
 
     /// Adds a getChildren.
-    pub fn get_children(self, path: &str) -> Self {
-        let op = MultiOp::GetChildren(GetChildrenRequest {
-            path: path.to_owned(),
-            watch: false,
+    pub fn get_children(mut self, path: &str) -> Self {
+        let op = self.0.validated(path).map(|()| {
+            MultiOp::GetChildren(GetChildrenRequest {
+                path: path.to_owned(),
+                watch: false,
+            })
         });
-        self.push(path, op)
+        self.0.push(path, op);
+        self
     }
 
     /// Sends the batch (now, in call order) and returns one result per read.
@@ -284,52 +318,28 @@ impl MultiReadBuilder {
     pub fn commit(
         self,
     ) -> impl Future<Output = Result<Vec<Result<ReadResult>>>> + Send + 'static + use<> {
-        let Self {
-            client,
-            ops,
-            paths,
-            error,
-        } = self;
-        let empty = ops.is_empty();
-        let pending = match error {
-            Some(e) => Err(e),
-            None if empty => Ok(None),
-            None => client
-                .submit(
-                    "multiRead",
-                    None,
-                    OpCode::MultiRead,
-                    Request::Multi(MultiRequest { ops }),
-                    None,
-                )
-                .map(Some),
-        };
+        let answer = self.0.send(OpCode::MultiRead);
         async move {
-            let Some(pending) = pending? else {
+            let Some(Answered {
+                response, paths, ..
+            }) = answer.await?
+            else {
                 return Ok(Vec::new());
             };
-            let context = pending.context().clone();
-            let (response, _, _) = pending.reply().await?;
-            let Response::Multi(multi) = response else {
-                return Err(Error::from_code(ErrorCode::MarshallingError, context));
-            };
-            Ok(multi
+            Ok(response
                 .results
                 .into_iter()
                 .zip(paths)
-                .map(|(result, path)| match result {
-                    MultiResult::GetData(r) => {
-                        Ok(ReadResult::Data(r.data.unwrap_or_default(), r.stat))
+                .map(|(result, path)| {
+                    let context = || Context::new("multiRead", Some(Arc::clone(&path)));
+                    match result {
+                        MultiResult::GetData(r) => {
+                            Ok(ReadResult::Data(r.data.unwrap_or_default(), r.stat))
+                        }
+                        MultiResult::GetChildren(r) => Ok(ReadResult::Children(r.children)),
+                        MultiResult::Error(code) => Err(Error::from_code(code, context())),
+                        _ => Err(Error::from_code(ErrorCode::MarshallingError, context())),
                     }
-                    MultiResult::GetChildren(r) => Ok(ReadResult::Children(r.children)),
-                    MultiResult::Error(code) => Err(Error::from_code(
-                        code,
-                        Context::new("multiRead", Some(path)),
-                    )),
-                    _ => Err(Error::from_code(
-                        ErrorCode::MarshallingError,
-                        Context::new("multiRead", Some(path)),
-                    )),
                 })
                 .collect())
         }
