@@ -424,3 +424,27 @@ async fn close_deletes_ephemerals_and_fails_later_calls() {
     assert!(matches!(zk.exists("/").await, Err(Error::Closed(_))));
     assert_eq!(other.exists("/gone").await.unwrap(), None);
 }
+
+/// A connector that counts its dials and otherwise connects over plain TCP.
+#[derive(Debug, Default)]
+struct Counting(std::sync::atomic::AtomicUsize);
+
+impl zk_client::connector::Connector for Counting {
+    fn connect(&self, host: &zk_client::Host) -> zk_client::connector::ConnectFuture {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        zk_client::connector::TcpConnector::default().connect(host)
+    }
+}
+
+#[tokio::test]
+async fn a_custom_connector_opens_the_connections() {
+    let zk = zk_testkit::shared().await.unwrap();
+    let connector = std::sync::Arc::new(Counting::default());
+    let client = zk_client::Client::builder()
+        .connector(connector.clone())
+        .connect(&format!("{}{}", zk.addr(), zk.chroot()))
+        .await
+        .unwrap();
+    assert!(client.exists("/").await.unwrap().is_some());
+    assert_eq!(connector.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
