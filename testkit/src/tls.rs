@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 /// use zk_testkit::{EnsembleConfig, TlsConfig, TlsMaterial};
 ///
 /// # fn _demo() -> zk_testkit::Result<()> {
-/// let dir = tempfile::tempdir()?;
+/// let dir = tempfile::tempdir().expect("a temporary folder");
 /// let pki = TlsMaterial::generate(dir.path())?;
 /// let cfg = EnsembleConfig::new(1).tls(TlsConfig::pem(&pki).client_auth("want"));
 /// // Clients trust `pki.ca` and may present `pki.client_cert` / `pki.client_key`.
