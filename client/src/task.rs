@@ -254,9 +254,8 @@ impl SessionTask {
     }
 
     fn state_changed(&mut self, state: SessionState) {
-        let _ = self.state_tx.send(state);
-        self.state_streams.retain(|tx| tx.send(state).is_ok());
-        self.sweep_due |= state.is_connected();
+        // The session details first, so whoever sees the new state also sees its session
+        // id and server.
         let server = self
             .session
             .connected_host()
@@ -270,6 +269,9 @@ impl SessionTask {
             timeout: self.session.negotiated_timeout(),
         };
         let _ = self.shared_tx.send(shared);
+        let _ = self.state_tx.send(state);
+        self.state_streams.retain(|tx| tx.send(state).is_ok());
+        self.sweep_due |= state.is_connected();
         let keeper = match state {
             SessionState::Connected => Some(KeeperState::SyncConnected),
             SessionState::ConnectedReadOnly => Some(KeeperState::ConnectedReadOnly),

@@ -1,0 +1,119 @@
+//! Errors for people: one line on stderr, exit code 1 (2 for usage), never a backtrace.
+
+use std::time::{Duration, Instant};
+
+use crate::support::{Zk, run_cmd, zk};
+
+#[tokio::test]
+async fn an_unreachable_server_fails_fast_in_one_line() {
+    let began = Instant::now();
+    let mut cmd = zk();
+    cmd.args(["--server", "127.0.0.1:1", "ls", "/"]);
+    let line = run_cmd(cmd, None).error();
+    assert_eq!(
+        line,
+        "error: cannot connect to ZooKeeper at 127.0.0.1:1: connection refused"
+    );
+    // Refused connections are noticed long before the 10 s session timeout.
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn without_a_server_the_error_says_how_to_get_one() {
+    // A state folder of its own: no local `zk server` to fall back on.
+    let state = tempfile::tempdir().expect("temporary folder");
+    let mut cmd = zk();
+    cmd.env("XDG_RUNTIME_DIR", state.path());
+    // Nothing listens on 2181 in the test environment unless a developer runs a server
+    // there; then this test has nothing to check.
+    cmd.args(["--timeout", "3s", "ls", "/"]);
+    let run = run_cmd(cmd, None);
+    if run.code == 0 {
+        return;
+    }
+    let line = run.error();
+    assert!(line.contains("127.0.0.1:2181"), "{line}");
+    assert!(line.contains("zk server start"), "{line}");
+}
+
+#[tokio::test]
+async fn invalid_path_missing_node_bad_version() {
+    let zk = Zk::new().await;
+    assert_eq!(
+        zk.run(&["get", "nope"]).error(),
+        "error: invalid path \"nope\": path must start with '/'"
+    );
+    assert_eq!(
+        zk.run(&["ls", "/a//b"]).error(),
+        "error: invalid path \"/a//b\": empty node name at byte 3"
+    );
+    assert_eq!(
+        zk.run(&["get", "/missing"]).error(),
+        "error: /missing: no such node"
+    );
+    assert_eq!(
+        zk.run(&["stat", "/missing"]).error(),
+        "error: /missing: no such node"
+    );
+    assert_eq!(
+        zk.run(&["create", "/missing/child"]).error(),
+        "error: /missing/child: the parent node does not exist"
+    );
+    let missing_chroot = format!("{}/nowhere", zk.server);
+    let mut cmd = crate::support::zk();
+    cmd.args(["--server", &missing_chroot, "ls", "/"]);
+    let line = run_cmd(cmd, None).error();
+    assert!(line.contains("the chroot "), "{line}");
+    assert!(line.contains("/nowhere does not exist"), "{line}");
+    zk.ok(&["create", "/v", "1"]);
+    assert_eq!(
+        zk.run(&["set", "-v", "7", "/v", "2"]).error(),
+        "error: /v: version mismatch (the node is not at the version given)"
+    );
+    assert_eq!(
+        zk.run(&["delete", "-v", "7", "/v"]).error(),
+        "error: /v: version mismatch (the node is not at the version given)"
+    );
+    assert_eq!(
+        zk.run(&["create", "/v"]).error(),
+        "error: /v: node already exists"
+    );
+}
+
+#[tokio::test]
+async fn bad_arguments() {
+    let zk = Zk::new().await;
+    // Usage errors come from clap, with exit code 2.
+    let usage = zk.run(&["frobnicate"]);
+    assert_eq!(usage.code, 2, "{usage:#?}");
+    assert!(
+        usage.stderr.contains("unrecognized subcommand"),
+        "{usage:#?}"
+    );
+    assert_eq!(zk.run(&["get"]).code, 2);
+    assert_eq!(zk.run(&["--timeout", "soon", "ls", "/"]).code, 2);
+
+    let mut cmd = crate::support::zk();
+    cmd.args(["--server", "127.0.0.1:notaport", "ls", "/"]);
+    let line = run_cmd(cmd, None).error();
+    assert!(line.starts_with("error: invalid server list"), "{line}");
+
+    let tls = zk
+        .run(&["--tls-ca", "/nonexistent/ca.pem", "ls", "/"])
+        .error();
+    assert!(
+        tls.starts_with("error: --tls-ca /nonexistent/ca.pem: "),
+        "{tls}"
+    );
+    assert_eq!(zk.run(&["--tls-cert", "c.pem", "ls", "/"]).code, 2);
+    let auth = zk.run(&["--auth", "digest", "ls", "/"]).error();
+    assert!(auth.contains("expected scheme:credentials"), "{auth}");
+    let acl = zk.run(&["create", "/x", "", "world"]).error();
+    assert!(acl.contains("invalid ACL entry"), "{acl}");
+    let load = zk.run(&["load", "/x", "/nonexistent/dump.json"]).error();
+    assert!(load.contains("/nonexistent/dump.json"), "{load}");
+}
