@@ -1,9 +1,11 @@
-//! The ZooKeeper client wire protocol, without I/O.
+//! The ZooKeeper client wire protocol and session, without I/O.
 //!
-//! This crate contains no networking code, reads no clock and draws no randomness: it
-//! turns records into bytes and bytes into records, splits byte streams into frames and
-//! validates paths. An async client (zk-client) drives it over a socket; tests and fuzzers
-//! drive it with plain byte buffers.
+//! This crate contains no networking code, reads no clock and draws no randomness unless
+//! seeded: it turns records into bytes and bytes into records, splits byte streams into
+//! frames, validates paths, and runs the client session ([`session::Session`]) as a state
+//! machine fed with bytes and instants. An async client (zk-client) drives it over a
+//! socket; tests drive it with a virtual clock and a scripted server, fuzzers with
+//! arbitrary input.
 //!
 //! | module | what |
 //! |---|---|
@@ -11,6 +13,8 @@
 //! | [`records`] | every client-visible record of `zookeeper.jute` 3.9, multi and the handshake |
 //! | [`frame`] | 4-byte big-endian length framing with a maximum checked before allocation |
 //! | [`path`] | path validation (`PathUtils` rules), sequence suffixes, chroot |
+//! | [`hosts`] | connect strings (`host:port,.../chroot`, `tls://`), host order |
+//! | [`session`] | the session state machine: handshake, pings, reconnect, watches, SetWatches, auth and SASL, read-only, expiry |
 //! | [`xid`] | special xids and the request id counter |
 //! | [`OpCode`], [`ErrorCode`], [`EventType`], [`KeeperState`], [`CreateMode`], [`AddWatchMode`], [`WatcherType`], [`Perms`] | the protocol's enumerations |
 //!

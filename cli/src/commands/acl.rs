@@ -174,12 +174,7 @@ pub(super) async fn set_acl(ctx: &Ctx<'_>, args: SetAclArgs, out: &mut Output) -
         return Ok(());
     }
     let stat = ctx.client.set_acl(&args.path, &acl, args.version).await?;
-    out.emit(&Updated {
-        path: args.path,
-        stat: StatView::from(&stat),
-        show_stat: args.stat,
-    })?;
-    Ok(())
+    Updated::emit(out, args.path, &stat, args.stat)
 }
 
 /// `addauth`: nothing to print in text.

@@ -133,6 +133,23 @@ pub(super) struct Updated {
     pub(super) show_stat: bool,
 }
 
+impl Updated {
+    /// Prints the node's new Stat (in text only with `-s`).
+    pub(super) fn emit(
+        out: &mut Output,
+        path: String,
+        stat: &zk_client::Stat,
+        show_stat: bool,
+    ) -> Result<()> {
+        out.emit(&Self {
+            path,
+            stat: StatView::from(stat),
+            show_stat,
+        })?;
+        Ok(())
+    }
+}
+
 impl Render for Updated {
     fn text(&self, w: &mut dyn Write) -> io::Result<()> {
         if self.show_stat {
@@ -145,12 +162,7 @@ impl Render for Updated {
 pub(super) async fn set(ctx: &Ctx<'_>, args: SetArgs, out: &mut Output) -> Result<()> {
     let data = data_arg(Some(&args.data)).await?;
     let stat = ctx.client.set_data(&args.path, &data, args.version).await?;
-    out.emit(&Updated {
-        path: args.path,
-        stat: StatView::from(&stat),
-        show_stat: args.stat,
-    })?;
-    Ok(())
+    Updated::emit(out, args.path, &stat, args.stat)
 }
 
 /// `create`: the path created (with its sequence number).
