@@ -55,9 +55,18 @@ pub struct TcpConnector;
 
 impl Connector for TcpConnector {
     fn connect(&self, host: &Host) -> ConnectFuture {
-        let addr = (host.host.clone(), host.port);
+        let literal = host
+            .host
+            .parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| std::net::SocketAddr::new(ip, host.port));
+        let name = (host.host.clone(), host.port);
         Box::pin(async move {
-            let stream = TcpStream::connect(addr).await?;
+            // An IP literal needs no resolver (which would run on a blocking thread).
+            let stream = match literal {
+                Some(addr) => TcpStream::connect(addr).await?,
+                None => TcpStream::connect(name).await?,
+            };
             stream.set_nodelay(true)?;
             Ok(Box::new(stream) as BoxConnection)
         })
