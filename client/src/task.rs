@@ -125,7 +125,7 @@ pub(crate) struct Channels {
     pub(crate) shared: watch::Receiver<Shared>,
 }
 
-const READ_CHUNK: usize = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
 const WRITE_HIGH_WATER: usize = 1024 * 1024;
 
 impl SessionTask {
@@ -162,7 +162,7 @@ impl SessionTask {
             dial: None,
             probe: None,
             rbuf: BytesMut::with_capacity(READ_CHUNK),
-            wbuf: BytesMut::with_capacity(READ_CHUNK),
+            wbuf: BytesMut::with_capacity(4096),
             written: 0,
             needs_flush: false,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
