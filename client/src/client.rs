@@ -307,6 +307,19 @@ impl Client {
         .instrument(span)
     }
 
+    /// Validates `path`, then sends `request` (whose path it is).
+    pub(crate) fn submit_path(
+        &self,
+        op: &'static str,
+        path: &str,
+        op_code: OpCode,
+        request: Request,
+        watch: Option<WatchSink>,
+    ) -> Result<Pending> {
+        validate(op, path)?;
+        self.submit(op, Some(path), op_code, request, watch)
+    }
+
     /// Validates `path`, sends `request`, and takes the result out of the reply with
     /// `extract` (`None` for a reply of another type, which the session never delivers).
     pub(crate) fn path_op<T, F>(
@@ -321,8 +334,7 @@ impl Client {
         T: Send + 'static,
         F: FnOnce(Response) -> Option<T> + Send + 'static,
     {
-        let pending =
-            validate(op, path).and_then(|()| self.submit(op, Some(path), op_code, request, None));
+        let pending = self.submit_path(op, path, op_code, request, None);
         self.finish(pending, move |response, _, context| {
             extract(response).ok_or_else(|| unexpected(context.clone()))
         })

@@ -11,7 +11,7 @@ use proto::{AddWatchMode, ErrorCode, OpCode, WatcherType};
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use crate::client::{Client, Pending, invalid_path, span_for, unexpected, validate, version_arg};
+use crate::client::{Client, Pending, invalid_path, span_for, unexpected, version_arg};
 use crate::error::{Context, Error, Result};
 use crate::multi::{MultiBuilder, MultiReadBuilder};
 use crate::options::CreateOptions;
@@ -155,9 +155,11 @@ impl Client {
     ) -> impl Future<Output = Result<Option<Stat>>> + Send + 'static + use<> {
         let pending = self.exists_request(path, false, None);
         async move {
-            match pending?.reply().await {
+            let pending = pending?;
+            let context = pending.context().clone();
+            match pending.reply().await {
                 Ok((Response::Exists(r), _, _)) => Ok(Some(r.stat)),
-                Ok(_) => Ok(None),
+                Ok(_) => Err(unexpected(context)),
                 Err(Error::NoNode(_)) => Ok(None),
                 Err(e) => Err(e),
             }
@@ -165,12 +167,11 @@ impl Client {
     }
 
     fn exists_request(&self, path: &str, watch: bool, sink: Option<WatchSink>) -> Result<Pending> {
-        validate("exists", path)?;
         let request = Request::Exists(ExistsRequest {
             path: path.to_owned(),
             watch,
         });
-        self.submit("exists", Some(path), OpCode::Exists, request, sink)
+        self.submit_path("exists", path, OpCode::Exists, request, sink)
     }
 
     /// Like [`exists`](Self::exists), and leaves a watch that fires when the node is
@@ -240,12 +241,11 @@ impl Client {
         watch: bool,
         sink: Option<WatchSink>,
     ) -> Result<Pending> {
-        validate("getData", path)?;
         let request = Request::GetData(GetDataRequest {
             path: path.to_owned(),
             watch,
         });
-        self.submit("getData", Some(path), OpCode::GetData, request, sink)
+        self.submit_path("getData", path, OpCode::GetData, request, sink)
     }
 
     /// Like [`get_data`](Self::get_data), and leaves a watch that fires when the data
@@ -346,18 +346,11 @@ impl Client {
         watch: bool,
         sink: Option<WatchSink>,
     ) -> Result<Pending> {
-        validate("getChildren", path)?;
         let request = Request::GetChildren2(GetChildren2Request {
             path: path.to_owned(),
             watch,
         });
-        self.submit(
-            "getChildren",
-            Some(path),
-            OpCode::GetChildren2,
-            request,
-            sink,
-        )
+        self.submit_path("getChildren", path, OpCode::GetChildren2, request, sink)
     }
 
     /// Like [`get_children`](Self::get_children), and leaves a watch that fires when a
@@ -595,19 +588,17 @@ impl Client {
         mode: AddWatchMode,
     ) -> impl Future<Output = Result<PersistentWatcher>> + Send + 'static + use<> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let pending = validate("addWatch", path).and_then(|()| {
-            let request = Request::AddWatch(AddWatchRequest {
-                path: path.to_owned(),
-                mode,
-            });
-            self.submit(
-                "addWatch",
-                Some(path),
-                OpCode::AddWatch,
-                request,
-                Some(WatchSink::Persistent(tx)),
-            )
+        let request = Request::AddWatch(AddWatchRequest {
+            path: path.to_owned(),
+            mode,
         });
+        let pending = self.submit_path(
+            "addWatch",
+            path,
+            OpCode::AddWatch,
+            request,
+            Some(WatchSink::Persistent(tx)),
+        );
         let client = self.clone();
         self.finish(pending, move |_, id, _| {
             Ok(PersistentWatcher::new(rx, client.remover(id)))

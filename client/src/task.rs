@@ -413,8 +413,8 @@ impl SessionTask {
                     // big response is still streaming in.
                     self.dispatch();
                     if n < room {
-                        // The socket is most likely drained; the next read happens on the
-                        // next poll, which saves a read that would only say "would block".
+                        // A short read means the socket is drained: write what these
+                        // replies led to before reading again.
                         return true;
                     }
                     progress = true;

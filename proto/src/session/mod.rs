@@ -1136,7 +1136,7 @@ impl Session {
         for id in ids {
             self.fail(id, code);
         }
-        self.watches.drain_all();
+        self.watches.clear();
         self.set_state(state);
     }
 }

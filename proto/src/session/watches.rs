@@ -151,7 +151,7 @@ impl WatchRegistry {
         modes
     }
 
-    /// Every watched path, for re-registration: `(kind, server path)`.
+    /// The server paths watched with `kind`.
     fn paths(&self, kind: WatchKind) -> impl Iterator<Item = &String> {
         self.map_ref(kind).keys()
     }
@@ -222,19 +222,9 @@ impl WatchRegistry {
             .collect()
     }
 
-    /// Every watcher id, for ending them all when the session ends.
-    pub(crate) fn drain_all(&mut self) -> Vec<RequestId> {
-        let ids: Vec<RequestId> = self.by_id.drain().map(|(id, _)| id).collect();
-        for kind in [
-            WatchKind::Data,
-            WatchKind::Exist,
-            WatchKind::Child,
-            WatchKind::Persistent,
-            WatchKind::PersistentRecursive,
-        ] {
-            self.map(kind).clear();
-        }
-        ids
+    /// Forgets every watcher (the session ended; the client ends their watchers).
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
     }
 }
 
