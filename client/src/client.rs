@@ -1,8 +1,10 @@
 //! [`Client`]: a cheap, cloneable handle; every operation is sent when called.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,7 +13,6 @@ use proto::records::*;
 use proto::session::{RequestId, SessionState, WatchKind};
 use proto::{ErrorCode, OpCode};
 use tokio::sync::{mpsc, oneshot, watch};
-use tracing::Instrument;
 
 use crate::builder::ClientBuilder;
 use crate::error::{Context, Error, Result};
@@ -73,10 +74,13 @@ impl Drop for Outstanding {
     }
 }
 
-/// A request on its way: await it for the reply.
+/// A request on its way: await it for the reply as the session gave it; only client
+/// conditions (the deadline, a closed client) are errors.
 pub(crate) struct Pending {
     rx: oneshot::Receiver<RawReply>,
     deadline: Option<tokio::time::Instant>,
+    /// The deadline's timer, made when first needed.
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     context: Context,
     _outstanding: Outstanding,
 }
@@ -85,29 +89,79 @@ impl Pending {
     /// The reply, with server errors turned into [`Error`]s.
     pub(crate) async fn reply(self) -> Result<(Response, RequestId, Option<WatchKind>)> {
         let context = self.context.clone();
-        let (result, id, watch) = self.reply_raw().await?;
+        let (result, id, watch) = self.await?;
         match result {
             Ok(response) => Ok((response, id, watch)),
             Err(code) => Err(Error::from_code(code, context)),
         }
     }
 
-    /// The reply as the session gave it; only client conditions (deadline, a closed
-    /// client) are errors.
-    pub(crate) async fn reply_raw(self) -> Result<RawReply> {
-        let raw = match self.deadline {
-            Some(deadline) => match tokio::time::timeout_at(deadline, self.rx).await {
-                Ok(raw) => raw,
-                Err(_) => return Err(Error::Timeout(self.context)),
-            },
-            None => self.rx.await,
-        };
-        raw.map_err(|_| Error::Closed(self.context))
-    }
-
     pub(crate) fn context(&self) -> &Context {
         &self.context
     }
+}
+
+impl Future for Pending {
+    type Output = Result<RawReply>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(raw) = Pin::new(&mut self.rx).poll(cx) {
+            return Poll::Ready(raw.map_err(|_| Error::Closed(self.context.clone())));
+        }
+        if let Some(deadline) = self.deadline {
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(deadline)));
+            if sleep.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Err(Error::Timeout(self.context.clone())));
+            }
+        }
+        Poll::Pending
+    }
+}
+
+/// The future of an operation: its [`Pending`] request (or the error that kept it from
+/// being sent), and what turns the reply into the operation's result.
+#[must_use = "futures do nothing unless polled"]
+pub(crate) struct Finish<F> {
+    pending: std::result::Result<Pending, Option<Error>>,
+    convert: Option<F>,
+    span: tracing::Span,
+}
+
+impl<T, F> Future for Finish<F>
+where
+    F: FnOnce(Response, RequestId, &Context) -> Result<T> + Unpin,
+{
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Result<T>> {
+        let this = &mut *self;
+        let _entered = this.span.enter();
+        let pending = match &mut this.pending {
+            Ok(pending) => pending,
+            Err(error) => {
+                return Poll::Ready(Err(error.take().unwrap_or_else(polled_again)));
+            }
+        };
+        let (result, id, _) = match Pin::new(&mut *pending).poll(cx) {
+            Poll::Pending => return Poll::Pending,
+            Poll::Ready(raw) => raw?,
+        };
+        let context = pending.context();
+        let Some(convert) = this.convert.take() else {
+            return Poll::Ready(Err(polled_again()));
+        };
+        Poll::Ready(match result {
+            Ok(response) => convert(response, id, context),
+            Err(code) => Err(Error::from_code(code, context.clone())),
+        })
+    }
+}
+
+/// The error of a future polled after it completed.
+fn polled_again() -> Error {
+    Error::InvalidArgument(Context::new("poll", None), "polled after completion")
 }
 
 /// A span naming the operation and path of a request.
@@ -270,6 +324,7 @@ impl Client {
         Ok(Pending {
             rx,
             deadline,
+            sleep: None,
             context,
             _outstanding: outstanding,
         })
@@ -288,23 +343,16 @@ impl Client {
     }
 
     /// Runs `convert` on the reply of `pending`, inside a span naming the operation.
-    pub(crate) fn finish<T, F>(
-        &self,
-        pending: Result<Pending>,
-        convert: F,
-    ) -> impl Future<Output = Result<T>> + Send + 'static + use<T, F>
+    pub(crate) fn finish<T, F>(&self, pending: Result<Pending>, convert: F) -> Finish<F>
     where
-        T: Send + 'static,
-        F: FnOnce(Response, RequestId, &Context) -> Result<T> + Send + 'static,
+        F: FnOnce(Response, RequestId, &Context) -> Result<T> + Send + Unpin + 'static,
     {
         let span = span_for(&pending);
-        async move {
-            let pending = pending?;
-            let context = pending.context().clone();
-            let (response, id, _) = pending.reply().await?;
-            convert(response, id, &context)
+        Finish {
+            pending: pending.map_err(Some),
+            convert: Some(convert),
+            span,
         }
-        .instrument(span)
     }
 
     /// Validates `path`, then sends `request` (whose path it is).
@@ -332,11 +380,31 @@ impl Client {
     ) -> impl Future<Output = Result<T>> + Send + 'static + use<T, F>
     where
         T: Send + 'static,
-        F: FnOnce(Response) -> Option<T> + Send + 'static,
+        F: FnOnce(Response) -> Option<T> + Send + Unpin + 'static,
     {
         let pending = self.submit_path(op, path, op_code, request, None);
         self.finish(pending, move |response, _, context| {
             extract(response).ok_or_else(|| unexpected(context.clone()))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Client, CreateMode, CreateOptions};
+
+    /// Pipelined callers keep hundreds of these at once: they must stay small.
+    #[tokio::test]
+    async fn operation_futures_are_small() {
+        let (client, _task) = Client::builder().build("127.0.0.1:1").unwrap();
+        let get = client.get_data("/a");
+        let set = client.set_data("/a", b"x", None);
+        let create = client.create("/a", b"x", &CreateOptions::new(CreateMode::Persistent));
+        let delete = client.delete("/a", None);
+        let sizes = [size_of_val(&get), size_of_val(&set), size_of_val(&delete)];
+        for size in sizes {
+            assert!(size <= 128, "{sizes:?}");
+        }
+        assert!(size_of_val(&create) <= 288, "{}", size_of_val(&create));
     }
 }

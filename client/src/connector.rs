@@ -1,6 +1,7 @@
 //! How the session task opens connections: plain TCP by default, or a custom dialer
 //! (the testkit's network-namespace connector, a proxy, TLS).
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::io;
@@ -11,9 +12,20 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
 /// A byte stream to a server.
-pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+///
+/// Every `AsyncRead + AsyncWrite + Send + Unpin + 'static` type is one. When it is a plain
+/// [`TcpStream`], the session task tunes the socket's receive low-water mark while many
+/// replies are due (see [`ClientBuilder`](crate::ClientBuilder#throughput)).
+pub trait Connection: AsyncRead + AsyncWrite + Send + Unpin + 'static {
+    /// The connection as [`Any`], to recognise a plain [`TcpStream`].
+    fn as_any(&self) -> &dyn Any;
+}
 
-impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Connection for T {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Connection for T {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
 
 /// A boxed [`Connection`].
 pub type BoxConnection = Box<dyn Connection>;

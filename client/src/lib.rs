@@ -43,6 +43,11 @@
 //! order. Replies and watch events arrive in that order too: a watch event for a change is
 //! delivered before the reply to any later request that sees the change.
 //!
+//! Pipelining is the fast way to use a session: start many operations, then await them.
+//! Their futures are small (about 120 bytes for a getData), requests go out many to a
+//! write, and replies come in batches (see [`ClientBuilder`'s throughput
+//! notes](ClientBuilder#throughput)).
+//!
 //! ## Behavior
 //!
 //! - A request in flight when the connection drops fails with [`Error::ConnectionLoss`]:
@@ -133,6 +138,7 @@ mod client;
 pub mod connector;
 mod error;
 mod helpers;
+mod low_water;
 mod multi;
 mod ops;
 mod options;

@@ -9,9 +9,8 @@ use proto::path;
 use proto::records::*;
 use proto::{AddWatchMode, ErrorCode, OpCode, WatcherType};
 use tokio::sync::{mpsc, oneshot};
-use tracing::Instrument;
 
-use crate::client::{Client, Pending, invalid_path, span_for, unexpected, version_arg};
+use crate::client::{Client, Pending, invalid_path, unexpected, version_arg};
 use crate::error::{Context, Error, Result};
 use crate::multi::{MultiBuilder, MultiReadBuilder};
 use crate::options::CreateOptions;
@@ -57,21 +56,22 @@ impl Client {
                     None,
                 )
             });
-        let span = span_for(&pending);
+        let created = self.finish(pending, |response, _, context| match response {
+            Response::Create2(r) => Ok((r.path, Some(r.stat))),
+            Response::Create(r) => Ok((r.path, None)),
+            _ => Err(unexpected(context.clone())),
+        });
         let client = self.clone();
         async move {
-            let pending = pending?;
-            let context = pending.context().clone();
-            match pending.reply().await?.0 {
-                Response::Create2(r) => Ok((r.path, r.stat)),
-                Response::Create(r) => {
-                    let stat = client.exists(&r.path).await?.unwrap_or_default();
-                    Ok((r.path, stat))
+            match created.await? {
+                (path, Some(stat)) => Ok((path, stat)),
+                (path, None) => {
+                    // A server before 3.5: read the Stat (boxed, as this is rare).
+                    let stat = Box::pin(client.exists(&path)).await?.unwrap_or_default();
+                    Ok((path, stat))
                 }
-                _ => Err(unexpected(context)),
             }
         }
-        .instrument(span)
     }
 
     pub(crate) fn create_request(
@@ -200,7 +200,7 @@ impl Client {
             let pending = pending?;
             let context = pending.context().clone();
             // The server answers NONODE for a missing node, and still sets the watch.
-            let (result, id, _) = pending.reply_raw().await?;
+            let (result, id, _) = pending.await?;
             let stat = match result {
                 Ok(Response::Exists(r)) => Some(r.stat),
                 Ok(_) => return Err(unexpected(context)),

@@ -23,6 +23,7 @@ use tokio::time::Sleep;
 use crate::calls::Calls;
 use crate::connector::{BoxConnection, ConnectFuture, Connector};
 use crate::error::{Context as ErrorContext, Error, Result};
+use crate::low_water::LowWater;
 use crate::watcher::WatchedEvent;
 
 /// What a request's future receives: the result, the request id (which also names the
@@ -106,6 +107,7 @@ pub struct SessionTask {
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
     sweep_due: bool,
+    low_water: LowWater,
 }
 
 impl std::fmt::Debug for SessionTask {
@@ -168,6 +170,7 @@ impl SessionTask {
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
             timer_at: None,
             sweep_due: false,
+            low_water: LowWater::new(),
         };
         let channels = Channels {
             commands: commands_tx,
@@ -373,6 +376,7 @@ impl SessionTask {
                     Ok(conn) => {
                         tracing::debug!(host = %self.hosts[host.0], "connected");
                         self.conn = Some(conn);
+                        self.low_water.reset();
                         self.session.handle_connected(Instant::now());
                     }
                     Err(error) => {
@@ -402,13 +406,20 @@ impl SessionTask {
             }
             let room = self.rbuf.capacity() - self.rbuf.len();
             match tokio_util::io::poll_read_buf(Pin::new(&mut **conn), cx, &mut self.rbuf) {
-                Poll::Pending => return progress,
+                Poll::Pending => {
+                    let socket = crate::low_water::plain_tcp(&**conn);
+                    let in_flight = self.session.in_flight();
+                    self.low_water.on_drained(socket, in_flight, Instant::now());
+                    return progress;
+                }
                 Poll::Ready(Ok(0)) => {
                     self.lost(DisconnectCause::Eof);
                     return true;
                 }
                 Poll::Ready(Ok(n)) => {
-                    self.session.handle_input(Instant::now(), &mut self.rbuf);
+                    let now = Instant::now();
+                    self.low_water.on_read(now);
+                    self.session.handle_input(now, &mut self.rbuf);
                     // Deliver what arrived before reading more, so replies flow while a
                     // big response is still streaming in.
                     self.dispatch();
@@ -531,6 +542,14 @@ impl SessionTask {
         false
     }
 
+    fn poll_low_water(&mut self, cx: &mut Context<'_>) -> bool {
+        let socket = self
+            .conn
+            .as_ref()
+            .and_then(|c| crate::low_water::plain_tcp(&**c));
+        self.low_water.poll_watchdog(cx, socket)
+    }
+
     fn finished(&self) -> bool {
         !self.commands_open && self.session.state().is_terminal()
     }
@@ -552,6 +571,7 @@ impl Future for SessionTask {
             progress |= this.poll_write(cx);
             progress |= this.poll_probe(cx);
             progress |= this.poll_timer(cx);
+            progress |= this.poll_low_water(cx);
             this.dispatch();
             if this.finished() {
                 return Poll::Ready(());

@@ -5,6 +5,7 @@
 
 mod faults;
 mod ops;
+mod pipeline;
 mod security;
 mod support;
 mod watches;
