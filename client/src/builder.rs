@@ -34,10 +34,10 @@ use crate::tls::TlsOptions;
 /// connection, the session task raises the socket's receive low-water mark (`SO_RCVLOWAT`)
 /// to the bytes those replies are certain to take (every reply frame is at least 20 bytes;
 /// at most 8 KiB), so the kernel wakes it once per batch instead of once per segment. One
-/// request at a time is never held back, and a raised mark with nothing read for 5 ms
-/// drops back to one byte, so replies never wait on a server that has gone quiet. TLS and
-/// custom connections (anything but a [`tokio::net::TcpStream`] from the
-/// [`Connector`]) read with the kernel's default.
+/// request at a time is never held back, and a raised mark with nothing read for 2 ms
+/// drops back to one byte, so replies never wait on a server that has gone quiet (the
+/// connection then uses lower marks for a while). TLS and custom connections (anything
+/// but a [`tokio::net::TcpStream`] from the [`Connector`]) read with the kernel's default.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct ClientBuilder {

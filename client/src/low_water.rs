@@ -31,29 +31,37 @@ pub(crate) const MIN_MARK: usize = 512;
 /// The highest mark: half of the task's read chunk, so one read takes what woke it.
 pub(crate) const MAX_MARK: usize = 8 * 1024;
 /// How long a raised mark may go without a read before it drops back.
-pub(crate) const LINGER: Duration = Duration::from_millis(5);
+pub(crate) const LINGER: Duration = Duration::from_millis(2);
 
 /// The socket under `conn` when it is a plain [`TcpStream`].
 pub(crate) fn plain_tcp(conn: &dyn Connection) -> Option<&TcpStream> {
     conn.as_any().downcast_ref()
 }
 
+/// Reads in a row without a watchdog drop after which the cap doubles again.
+const CALM_READS: u32 = 64;
+
 /// The mark for `in_flight` requests awaiting replies: the bytes certain to come, rounded
-/// down to a power of two (so it changes rarely), or 1 when that is below
-/// [`MIN_MARK`].
-pub(crate) fn mark_for(in_flight: usize) -> usize {
+/// down to a power of two (so it changes rarely) and at most `cap`, or 1 when that is
+/// below [`MIN_MARK`].
+pub(crate) fn mark_for(in_flight: usize, cap: usize) -> usize {
     let certain = MIN_REPLY_FRAME * in_flight.saturating_sub(1);
     if certain < MIN_MARK {
         return 1;
     }
     let floor = 1usize << (usize::BITS - 1 - certain.leading_zeros());
-    floor.min(MAX_MARK)
+    floor.min(cap)
 }
 
 /// The mark of the current connection and the timer that lowers it.
 pub(crate) struct LowWater {
     /// The mark set on the socket (1 is the kernel's default).
     current: usize,
+    /// The highest mark for now: halved when the watchdog has to drop the mark (the
+    /// server sends less at a time than the mark asks for, say while its congestion
+    /// window is small), doubled back after [`CALM_READS`] reads without a drop.
+    cap: usize,
+    calm_reads: u32,
     /// False once setting it failed; the connection keeps the default then.
     enabled: bool,
     last_read: Instant,
@@ -76,6 +84,8 @@ impl LowWater {
     pub(crate) fn new() -> Self {
         Self {
             current: 1,
+            cap: MAX_MARK,
+            calm_reads: 0,
             enabled: true,
             last_read: Instant::now(),
             dropped: false,
@@ -87,6 +97,8 @@ impl LowWater {
     /// A new connection starts with the kernel's default.
     pub(crate) fn reset(&mut self) {
         self.current = 1;
+        self.cap = MAX_MARK;
+        self.calm_reads = 0;
         self.enabled = true;
         self.dropped = false;
         self.armed = false;
@@ -96,6 +108,11 @@ impl LowWater {
     pub(crate) fn on_read(&mut self, now: Instant) {
         self.last_read = now;
         self.dropped = false;
+        self.calm_reads += 1;
+        if self.calm_reads >= CALM_READS && self.cap < MAX_MARK {
+            self.cap *= 2;
+            self.calm_reads = 0;
+        }
     }
 
     /// Sets the mark for `in_flight` requests once the socket has been read dry.
@@ -108,7 +125,7 @@ impl LowWater {
         let Some(socket) = socket else {
             return;
         };
-        let want = mark_for(in_flight);
+        let want = mark_for(in_flight, self.cap);
         if want == self.current || !self.enabled || (self.dropped && want > 1) {
             return;
         }
@@ -147,6 +164,8 @@ impl LowWater {
         }
         self.armed = false;
         self.dropped = true;
+        self.cap = (self.cap / 2).max(MIN_MARK);
+        self.calm_reads = 0;
         self.set(socket, 1);
         true
     }
@@ -206,14 +225,19 @@ mod tests {
 
     #[test]
     fn the_mark_is_the_certain_bytes_rounded_down_to_a_power_of_two() {
-        assert_eq!(mark_for(0), 1);
-        assert_eq!(mark_for(1), 1);
-        assert_eq!(mark_for(26), 1, "500 certain bytes is below the minimum");
-        assert_eq!(mark_for(27), 512);
-        assert_eq!(mark_for(256), 4096);
-        assert_eq!(mark_for(100_000), MAX_MARK);
+        assert_eq!(mark_for(0, MAX_MARK), 1);
+        assert_eq!(mark_for(1, MAX_MARK), 1);
+        assert_eq!(
+            mark_for(26, MAX_MARK),
+            1,
+            "500 certain bytes is below the minimum"
+        );
+        assert_eq!(mark_for(27, MAX_MARK), 512);
+        assert_eq!(mark_for(256, MAX_MARK), 4096);
+        assert_eq!(mark_for(256, 1024), 1024);
+        assert_eq!(mark_for(100_000, MAX_MARK), MAX_MARK);
         for n in 0..2_000 {
-            let mark = mark_for(n);
+            let mark = mark_for(n, MAX_MARK);
             assert!(mark == 1 || mark.is_power_of_two());
             assert!(
                 mark <= MIN_REPLY_FRAME * n.saturating_sub(1).max(1),
@@ -255,6 +279,7 @@ mod tests {
                 .unwrap()
         );
         assert_eq!(get_rcvlowat(client), 1);
+        assert_eq!(mark.cap, MAX_MARK / 2, "a drop halves the cap");
         // Not raised again before a read, which would hide the readiness just signalled.
         mark.on_drained(Some(client), 256, Instant::now());
         assert_eq!(get_rcvlowat(client), 1);
@@ -268,5 +293,10 @@ mod tests {
         mark.on_drained(Some(client), 10, Instant::now());
         assert_eq!(mark.current(), 1);
         assert_eq!(get_rcvlowat(client), 1);
+        // Calm reads double the cap back.
+        for _ in 0..CALM_READS {
+            mark.on_read(Instant::now());
+        }
+        assert_eq!(mark.cap, MAX_MARK);
     }
 }
