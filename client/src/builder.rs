@@ -32,8 +32,9 @@ use crate::tls::TlsOptions;
 /// Requests are written as they are queued, many to a write, and replies are read in
 /// batches. On Linux, while more than about 25 requests await replies on a plain TCP
 /// connection, the session task raises the socket's receive low-water mark (`SO_RCVLOWAT`)
-/// to the bytes those replies are certain to take (every reply frame is at least 20 bytes;
-/// at most 8 KiB), so the kernel wakes it once per batch instead of once per segment. One
+/// to the bytes those replies are certain to take (every reply frame is at least 20 bytes),
+/// at most 1 KiB, so the kernel wakes it once per few replies instead of once per segment
+/// (a higher mark saves more client CPU but leaves the server idle for longer). One
 /// request at a time is never held back, and a raised mark with nothing read for 2 ms
 /// drops back to one byte, so replies never wait on a server that has gone quiet (the
 /// connection then uses lower marks for a while). TLS and custom connections (anything
