@@ -128,7 +128,33 @@ pub(crate) struct Channels {
 }
 
 const READ_CHUNK: usize = 16 * 1024;
-const WRITE_HIGH_WATER: usize = 1024 * 1024;
+/// Requests are encoded until this much is waiting, then written.
+const WRITE_HIGH_WATER: usize = 16 * 1024;
+/// The most buffer an idle connection keeps: a buffer grown for a large request or reply is
+/// given back once it is empty, so one 1 MB frame does not pin 1 MB for the connection's life.
+const RETAINED_BUFFER: usize = 64 * 1024;
+const WRITE_BUFFER: usize = 4096;
+
+/// Makes room for the next read. An empty buffer gets a new allocation rather than
+/// reclaiming its old one, which may have grown for a large reply.
+fn make_read_room(rbuf: &mut BytesMut) {
+    if rbuf.capacity() - rbuf.len() >= READ_CHUNK / 4 {
+        return;
+    }
+    if rbuf.is_empty() {
+        *rbuf = BytesMut::with_capacity(READ_CHUNK);
+    } else {
+        rbuf.reserve(READ_CHUNK);
+    }
+}
+
+/// Gives back a written-out buffer that grew past [`RETAINED_BUFFER`].
+fn shrink_written(wbuf: &mut BytesMut) {
+    wbuf.clear();
+    if wbuf.capacity() > RETAINED_BUFFER {
+        *wbuf = BytesMut::with_capacity(WRITE_BUFFER);
+    }
+}
 
 impl SessionTask {
     pub(crate) fn new(
@@ -164,7 +190,7 @@ impl SessionTask {
             dial: None,
             probe: None,
             rbuf: BytesMut::with_capacity(READ_CHUNK),
-            wbuf: BytesMut::with_capacity(4096),
+            wbuf: BytesMut::with_capacity(WRITE_BUFFER),
             written: 0,
             needs_flush: false,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
@@ -316,7 +342,8 @@ impl SessionTask {
         self.conn = None;
         self.dial = None;
         self.rbuf.clear();
-        self.wbuf.clear();
+        make_read_room(&mut self.rbuf);
+        shrink_written(&mut self.wbuf);
         self.written = 0;
         self.needs_flush = false;
     }
@@ -401,9 +428,7 @@ impl SessionTask {
             let Some(conn) = self.conn.as_mut() else {
                 return progress;
             };
-            if self.rbuf.capacity() - self.rbuf.len() < READ_CHUNK / 4 {
-                self.rbuf.reserve(READ_CHUNK);
-            }
+            make_read_room(&mut self.rbuf);
             let room = self.rbuf.capacity() - self.rbuf.len();
             match tokio_util::io::poll_read_buf(Pin::new(&mut **conn), cx, &mut self.rbuf) {
                 Poll::Pending => {
@@ -479,7 +504,7 @@ impl SessionTask {
                 }
             }
         }
-        self.wbuf.clear();
+        shrink_written(&mut self.wbuf);
         self.written = 0;
         if self.needs_flush {
             match Pin::new(&mut *conn).poll_flush(cx) {
@@ -582,5 +607,43 @@ impl Future for SessionTask {
         }
         cx.waker().wake_by_ref();
         Poll::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_read_buffer_does_not_reclaim_a_large_allocation() {
+        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
+        // A 1 MiB reply arrives; the buffer grows for it and the reply is split off.
+        rbuf.resize(1 << 20, 7);
+        let reply = rbuf.split().freeze();
+        drop(reply);
+        make_read_room(&mut rbuf);
+        assert!(rbuf.capacity() >= READ_CHUNK / 4);
+        assert!(rbuf.capacity() <= RETAINED_BUFFER, "{}", rbuf.capacity());
+        // A partial frame that fills the buffer keeps its bytes and gets room after them.
+        rbuf.clear();
+        let partial: Vec<u8> = (0..rbuf.capacity() - 10).map(|i| i as u8).collect();
+        rbuf.extend_from_slice(&partial);
+        make_read_room(&mut rbuf);
+        assert_eq!(&rbuf[..], &partial[..]);
+        assert!(rbuf.capacity() - rbuf.len() >= READ_CHUNK);
+    }
+
+    #[test]
+    fn a_written_buffer_gives_back_what_a_large_request_grew() {
+        let mut wbuf = BytesMut::with_capacity(WRITE_BUFFER);
+        wbuf.resize(1 << 20, 7);
+        shrink_written(&mut wbuf);
+        assert!(wbuf.is_empty());
+        assert_eq!(wbuf.capacity(), WRITE_BUFFER);
+        // Within the limit it is kept, allocation and all.
+        wbuf.resize(RETAINED_BUFFER, 7);
+        let capacity = wbuf.capacity();
+        shrink_written(&mut wbuf);
+        assert_eq!(wbuf.capacity(), capacity);
     }
 }
