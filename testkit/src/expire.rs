@@ -50,18 +50,37 @@ pub(crate) async fn expire_session_via(
     password: &[u8],
     timeout: Duration,
 ) -> Result<()> {
-    let stream = dialer
-        .connect(addr, timeout)
-        .await
-        .map_err(|e| Error::io(format!("connecting to {addr} to expire a session"), e))?;
-    let _ = stream.set_nodelay(true);
-    // The requested timeout only matters for the instant the hijacking connection lives.
-    let request = resume_request(session_id, password, Duration::from_secs(4));
-    let session = RawSession::handshake(stream, request).await?;
-    if session.session_id() != session_id {
-        return Err(Error::SessionRefused(session_id));
+    // The victim's client may resume its session in the instant between our resume and our
+    // closeSession; the server then drops our connection before the close is read, and we
+    // try again. Once the session is gone, a resume is refused: our close went through.
+    const ATTEMPTS: u32 = 5;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let stream = dialer
+            .connect(addr, timeout)
+            .await
+            .map_err(|e| Error::io(format!("connecting to {addr} to expire a session"), e))?;
+        let _ = stream.set_nodelay(true);
+        // The requested timeout only matters for the instant the hijacking connection lives.
+        let request = resume_request(session_id, password, Duration::from_secs(4));
+        let session = match RawSession::handshake(stream, request).await {
+            Ok(session) => session,
+            Err(Error::SessionRefused(_)) if attempt > 1 => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if session.session_id() != session_id {
+            return Err(Error::SessionRefused(session_id));
+        }
+        match session.close().await {
+            Ok(()) => {
+                tracing::info!(session = format!("0x{session_id:x}"), %addr, "session expired");
+                return Ok(());
+            }
+            Err(e @ Error::Io { .. }) if attempt < ATTEMPTS => {
+                tracing::debug!(error = %e, attempt, "closing the resumed session failed; again");
+            }
+            Err(e) => return Err(e),
+        }
     }
-    session.close().await?;
-    tracing::info!(session = format!("0x{session_id:x}"), %addr, "session expired");
-    Ok(())
 }

@@ -50,3 +50,69 @@ async fn expiring_an_unknown_session_is_refused() {
         .expect_err("no such session");
     assert!(matches!(err, Error::SessionRefused(_)), "{err}");
 }
+
+/// Reads one length-prefixed frame.
+async fn read_frame(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let len = stream.read_u32().await.expect("frame length");
+    let mut frame = vec![0; len as usize];
+    stream.read_exact(&mut frame).await.expect("frame");
+    frame
+}
+
+async fn answer_connect(stream: &mut tokio::net::TcpStream, time_out: i32, session_id: i64) {
+    use tokio::io::AsyncWriteExt;
+    read_frame(stream).await;
+    let response = zk_proto::records::ConnectResponse {
+        protocol_version: 0,
+        time_out,
+        session_id,
+        passwd: bytes::Bytes::from_static(&[0; 16]),
+        read_only: Some(false),
+    };
+    let mut out = bytes::BytesMut::new();
+    zk_proto::frame::encode_frame(&mut out, &response, 1 << 20).expect("encode");
+    stream.write_all(&out).await.expect("write");
+}
+
+/// The victim's client can take its session back between the hijacking resume and the
+/// closeSession; the server then drops the hijacking connection unanswered. Expiry tries
+/// again, and a refused resume then means the close went through.
+#[tokio::test]
+async fn expire_session_tries_again_when_the_close_goes_unanswered() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let id = 0x1234;
+    let server = tokio::spawn(async move {
+        // First connection: the resume succeeds, the closeSession is read and not answered.
+        let (mut first, _) = listener.accept().await.expect("accept");
+        answer_connect(&mut first, 4000, id).await;
+        read_frame(&mut first).await;
+        drop(first);
+        // Second: the session is gone.
+        let (mut second, _) = listener.accept().await.expect("accept");
+        answer_connect(&mut second, 0, 0).await;
+        2
+    });
+    zk_testkit::expire_session(addr, id, &[0; 16])
+        .await
+        .expect("expired on the second attempt");
+    assert_eq!(server.await.expect("server"), 2, "two connections");
+
+    // A session that is refused on the first attempt was never there: an error.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let (mut only, _) = listener.accept().await.expect("accept");
+        answer_connect(&mut only, 0, 0).await;
+    });
+    let refused = zk_testkit::expire_session(addr, id, &[0; 16]).await;
+    assert!(
+        matches!(refused, Err(Error::SessionRefused(s)) if s == id),
+        "{refused:?}"
+    );
+}
