@@ -135,15 +135,14 @@ const WRITE_HIGH_WATER: usize = 16 * 1024;
 const RETAINED_BUFFER: usize = 64 * 1024;
 const WRITE_BUFFER: usize = 4096;
 
-/// Makes room for the next read. An empty buffer gets a new allocation rather than
-/// reclaiming its old one, which may have grown for a large reply.
+/// Makes room for the next read. An empty buffer that has grown past [`RETAINED_BUFFER`],
+/// or is short of room, gets a new allocation: reserving would reclaim the old one, which
+/// may have grown for a large reply.
 fn make_read_room(rbuf: &mut BytesMut) {
-    if rbuf.capacity() - rbuf.len() >= READ_CHUNK / 4 {
-        return;
-    }
-    if rbuf.is_empty() {
+    let short = rbuf.capacity() - rbuf.len() < READ_CHUNK / 4;
+    if rbuf.is_empty() && (short || rbuf.capacity() > RETAINED_BUFFER) {
         *rbuf = BytesMut::with_capacity(READ_CHUNK);
-    } else {
+    } else if short {
         rbuf.reserve(READ_CHUNK);
     }
 }
@@ -624,6 +623,10 @@ mod tests {
         make_read_room(&mut rbuf);
         assert!(rbuf.capacity() >= READ_CHUNK / 4);
         assert!(rbuf.capacity() <= RETAINED_BUFFER, "{}", rbuf.capacity());
+        // An empty buffer with much room left from a large reply is given back too.
+        let mut grown = BytesMut::with_capacity(1 << 20);
+        make_read_room(&mut grown);
+        assert_eq!(grown.capacity(), READ_CHUNK);
         // A partial frame that fills the buffer keeps its bytes and gets room after them.
         rbuf.clear();
         let partial: Vec<u8> = (0..rbuf.capacity() - 10).map(|i| i as u8).collect();

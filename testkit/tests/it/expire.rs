@@ -5,7 +5,7 @@ use std::time::Duration;
 use zk_proto::CreateMode;
 use zk_testkit::{Error, RawSession};
 
-use crate::common::wait_exists;
+use crate::common::{Wire, wait_exists};
 
 #[tokio::test]
 async fn expire_session_makes_an_ephemeral_node_vanish() {
@@ -51,18 +51,12 @@ async fn expiring_an_unknown_session_is_refused() {
     assert!(matches!(err, Error::SessionRefused(_)), "{err}");
 }
 
-/// Reads one length-prefixed frame.
-async fn read_frame(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
-    use tokio::io::AsyncReadExt;
-    let len = stream.read_u32().await.expect("frame length");
-    let mut frame = vec![0; len as usize];
-    stream.read_exact(&mut frame).await.expect("frame");
-    frame
-}
-
-async fn answer_connect(stream: &mut tokio::net::TcpStream, time_out: i32, session_id: i64) {
-    use tokio::io::AsyncWriteExt;
-    read_frame(stream).await;
+/// Answers the next ConnectRequest on `wire`.
+async fn answer_connect(wire: &mut Wire, time_out: i32, session_id: i64) {
+    wire.frame(Duration::from_secs(10))
+        .await
+        .expect("read")
+        .expect("a ConnectRequest");
     let response = zk_proto::records::ConnectResponse {
         protocol_version: 0,
         time_out,
@@ -72,7 +66,7 @@ async fn answer_connect(stream: &mut tokio::net::TcpStream, time_out: i32, sessi
     };
     let mut out = bytes::BytesMut::new();
     zk_proto::frame::encode_frame(&mut out, &response, 1 << 20).expect("encode");
-    stream.write_all(&out).await.expect("write");
+    wire.send(&out).await;
 }
 
 /// The victim's client can take its session back between the hijacking resume and the
@@ -87,12 +81,16 @@ async fn expire_session_tries_again_when_the_close_goes_unanswered() {
     let id = 0x1234;
     let server = tokio::spawn(async move {
         // First connection: the resume succeeds, the closeSession is read and not answered.
-        let (mut first, _) = listener.accept().await.expect("accept");
+        let mut first = Wire::over(listener.accept().await.expect("accept").0);
         answer_connect(&mut first, 4000, id).await;
-        read_frame(&mut first).await;
+        first
+            .frame(Duration::from_secs(10))
+            .await
+            .expect("read")
+            .expect("a closeSession");
         drop(first);
         // Second: the session is gone.
-        let (mut second, _) = listener.accept().await.expect("accept");
+        let mut second = Wire::over(listener.accept().await.expect("accept").0);
         answer_connect(&mut second, 0, 0).await;
         2
     });
@@ -107,7 +105,7 @@ async fn expire_session_tries_again_when_the_close_goes_unanswered() {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        let (mut only, _) = listener.accept().await.expect("accept");
+        let mut only = Wire::over(listener.accept().await.expect("accept").0);
         answer_connect(&mut only, 0, 0).await;
     });
     let refused = zk_testkit::expire_session(addr, id, &[0; 16]).await;
