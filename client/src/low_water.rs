@@ -5,16 +5,19 @@
 //! least [`MIN_REPLY_FRAME`] bytes, so with `n` requests in flight at least
 //! `MIN_REPLY_FRAME * (n - 1)` more bytes are certain to come (one reply may already be
 //! partly read). The task asks the kernel to wake it only once that much has arrived,
-//! rounded down to a power of two and at most [`MAX_MARK`], so each wake-up delivers several
-//! replies and the requests they lead to go out in one write. Below [`MIN_MARK`] bytes the
-//! mark stays at the kernel's default of one byte, so one-at-a-time traffic sees no added
-//! latency.
+//! rounded down to a power of two and at most a cap ([`MAX_MARK`] unless
+//! [`ClientBuilder::max_receive_low_water`](crate::ClientBuilder::max_receive_low_water)
+//! says otherwise), so each wake-up delivers several replies and the requests they lead to
+//! go out in one write. Below [`MIN_MARK`] bytes the mark stays at the kernel's default of
+//! one byte, so one-at-a-time traffic sees no added latency.
 //!
-//! The cap is small on purpose. A higher one cuts the client's CPU further, but the longer
-//! the task sleeps between reads, the fewer requests per second the server completes: in
-//! interleaved runs against ZooKeeper 3.8 with 256 pipelined getData, a 2 KiB cap lost
-//! about a fifth of the throughput of a 1 KiB cap, which kept the throughput of no mark at
-//! all with about two thirds of its CPU per request.
+//! The cap trades client CPU against the server's pace, and where the balance lies depends
+//! on how busy the server is. Against ZooKeeper 3.8 on two cores, with 256 pipelined
+//! getData of a 100-byte node: on an otherwise idle server a 1 KiB cap read about a tenth
+//! more replies per second than no mark at all, at about three fifths of its CPU per
+//! request; right after another client's heavy write load the same cap read about an
+//! eighth fewer, and 512 to 768 bytes did best. A 2 KiB cap read about a sixth fewer than
+//! no mark.
 //!
 //! A server that stops answering part-way must not leave replies unread in the kernel: when
 //! nothing has been read for [`LINGER`] while the mark is raised, the mark drops back to one
@@ -35,7 +38,7 @@ use crate::connector::Connection;
 pub(crate) const MIN_REPLY_FRAME: usize = 20;
 /// Marks below this are not worth a system call.
 pub(crate) const MIN_MARK: usize = 512;
-/// The highest mark: five or so getData replies of a small node.
+/// The default highest mark: five or so getData replies of a small node.
 pub(crate) const MAX_MARK: usize = 1024;
 /// How long a raised mark may go without a read before it drops back.
 pub(crate) const LINGER: Duration = Duration::from_millis(2);
@@ -49,11 +52,11 @@ pub(crate) fn plain_tcp(conn: &dyn Connection) -> Option<&TcpStream> {
 const CALM_READS: u32 = 64;
 
 /// The mark for `in_flight` requests awaiting replies: the bytes certain to come, rounded
-/// down to a power of two (so it changes rarely) and at most `cap`, or 1 when that is
-/// below [`MIN_MARK`].
+/// down to a power of two (so it changes rarely) and at most `cap`, or 1 when that or
+/// `cap` is below [`MIN_MARK`].
 pub(crate) fn mark_for(in_flight: usize, cap: usize) -> usize {
     let certain = MIN_REPLY_FRAME * in_flight.saturating_sub(1);
-    if certain < MIN_MARK {
+    if certain < MIN_MARK || cap < MIN_MARK {
         return 1;
     }
     let floor = 1usize << (usize::BITS - 1 - certain.leading_zeros());
@@ -69,6 +72,8 @@ pub(crate) struct LowWater {
     /// window is small), doubled back after [`CALM_READS`] reads without a drop.
     cap: usize,
     calm_reads: u32,
+    /// The highest cap, from [`ClientBuilder::max_receive_low_water`](crate::ClientBuilder::max_receive_low_water).
+    max: usize,
     /// False once setting it failed; the connection keeps the default then.
     enabled: bool,
     last_read: Instant,
@@ -88,11 +93,13 @@ impl std::fmt::Debug for LowWater {
 }
 
 impl LowWater {
-    pub(crate) fn new() -> Self {
+    /// A mark of at most `max` bytes; below [`MIN_MARK`] the mark is never raised.
+    pub(crate) fn new(max: usize) -> Self {
         Self {
             current: 1,
-            cap: MAX_MARK,
+            cap: max,
             calm_reads: 0,
+            max,
             enabled: true,
             last_read: Instant::now(),
             dropped: false,
@@ -104,7 +111,7 @@ impl LowWater {
     /// A new connection starts with the kernel's default.
     pub(crate) fn reset(&mut self) {
         self.current = 1;
-        self.cap = MAX_MARK;
+        self.cap = self.max;
         self.calm_reads = 0;
         self.enabled = true;
         self.dropped = false;
@@ -116,8 +123,8 @@ impl LowWater {
         self.last_read = now;
         self.dropped = false;
         self.calm_reads += 1;
-        if self.calm_reads >= CALM_READS && self.cap < MAX_MARK {
-            self.cap *= 2;
+        if self.calm_reads >= CALM_READS && self.cap < self.max {
+            self.cap = self.cap.saturating_mul(2).min(self.max);
             self.calm_reads = 0;
         }
     }
@@ -255,6 +262,51 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_cap_below_the_minimum_turns_the_mark_off_and_any_other_cap_bounds_it() {
+        for n in [0, 1, 27, 256, 100_000] {
+            assert_eq!(mark_for(n, 0), 1, "n = {n}");
+            assert_eq!(mark_for(n, MIN_MARK - 1), 1, "n = {n}");
+        }
+        assert_eq!(mark_for(256, 768), 768);
+        assert_eq!(mark_for(27, 768), 512, "the certain bytes still bound it");
+        assert_eq!(mark_for(100_000, 1 << 20), 1 << 20);
+    }
+
+    #[tokio::test]
+    async fn calm_reads_double_the_cap_back_to_the_configured_maximum_and_no_further() {
+        let mut mark = LowWater::new(3000);
+        assert_eq!(mark.cap, 3000);
+        mark.cap = 750;
+        let mut caps = Vec::new();
+        for _ in 0..3 {
+            for _ in 0..CALM_READS {
+                mark.on_read(Instant::now());
+            }
+            caps.push(mark.cap);
+        }
+        assert_eq!(caps, [1500, 3000, 3000]);
+        mark.reset();
+        assert_eq!(mark.cap, 3000);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_cap_below_the_minimum_leaves_the_socket_at_the_default() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
+        let _server = server.unwrap();
+        let client = client.unwrap();
+        let mut mark = LowWater::new(0);
+        mark.on_drained(Some(&client), 10_000, Instant::now());
+        assert_eq!(mark.current(), 1);
+        assert_eq!(get_rcvlowat(&client), 1);
+        let mut capped = LowWater::new(768);
+        capped.on_drained(Some(&client), 10_000, Instant::now());
+        assert_eq!(get_rcvlowat(&client), 768);
+    }
+
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn raised_then_dropped_by_the_watchdog() {
@@ -264,7 +316,7 @@ mod tests {
         let (mut server, _) = server.unwrap();
         let client: crate::connector::BoxConnection = Box::new(client.unwrap());
         let client = plain_tcp(&*client).expect("a boxed TcpStream is plain TCP");
-        let mut mark = LowWater::new();
+        let mut mark = LowWater::new(MAX_MARK);
         mark.on_drained(Some(client), 256, Instant::now());
         assert_eq!(mark.current(), MAX_MARK);
         assert_eq!(get_rcvlowat(client), MAX_MARK);

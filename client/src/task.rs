@@ -160,6 +160,7 @@ impl SessionTask {
         session: Session,
         hosts: Vec<Host>,
         connector: Arc<dyn Connector>,
+        max_low_water: usize,
     ) -> (Self, Channels) {
         let (commands_tx, commands) = mpsc::unbounded_channel();
         let (removals_tx, removals) = mpsc::unbounded_channel();
@@ -195,7 +196,7 @@ impl SessionTask {
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
             timer_at: None,
             sweep_due: false,
-            low_water: LowWater::new(),
+            low_water: LowWater::new(max_low_water),
         };
         let channels = Channels {
             commands: commands_tx,

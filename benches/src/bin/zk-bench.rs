@@ -1,7 +1,7 @@
 //! `zk-bench`: end-to-end load against a real ZooKeeper server.
 //!
 //! ```text
-//! zk-bench [HOST:PORT] [--watches N]
+//! zk-bench [HOST:PORT] [--watches N] [--low-water BYTES]
 //! ```
 //!
 //! With no address it starts a standalone server through zk-testkit. It runs the standard
@@ -18,6 +18,9 @@
 //! With `--watches N` (default 100,000 when no address is given) it also measures
 //! (g) setting N data watches, then the time and bytes to re-register all of them after a
 //! forced reconnect, and (h) the memory per idle watch.
+//!
+//! `--low-water BYTES` sets the clients' `ClientBuilder::max_receive_low_water` (0 turns
+//! the receive low-water mark off), to measure that trade-off on a given machine.
 //!
 //! `zk-bench --tls` instead starts a server with a TLS port (zk-testkit's generated
 //! certificates, mutual TLS) and measures the time to open a session over TLS and over
@@ -152,9 +155,15 @@ impl AsyncWrite for Counting {
     }
 }
 
+/// `--low-water BYTES`, when given.
+static LOW_WATER: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+
 async fn connect(hosts: &str, connector: Option<Instrumented>) -> (Client, f64) {
     let t0 = Instant::now();
     let mut builder = Client::builder().session_timeout(Duration::from_secs(30));
+    if let Some(&bytes) = LOW_WATER.get() {
+        builder = builder.max_receive_low_water(bytes);
+    }
     if let Some(c) = connector {
         builder = builder.connector(Arc::new(c));
     }
@@ -412,8 +421,19 @@ fn main() {
         match arg.as_str() {
             "--watches" => watches = args.next().and_then(|n| n.parse().ok()),
             "--tls" => tls = true,
+            "--low-water" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(bytes) => {
+                    let _ = LOW_WATER.set(bytes);
+                }
+                None => {
+                    eprintln!("zk-bench: --low-water needs a byte count");
+                    std::process::exit(2);
+                }
+            },
             "-h" | "--help" => {
-                println!("usage: zk-bench [HOST:PORT] [--watches N] | zk-bench --tls");
+                println!(
+                    "usage: zk-bench [HOST:PORT] [--watches N] [--low-water BYTES] | zk-bench --tls"
+                );
                 return;
             }
             other => hosts = Some(other.to_owned()),
