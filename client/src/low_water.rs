@@ -290,14 +290,19 @@ mod tests {
         assert_eq!(mark.cap, 3000);
     }
 
+    /// A connected client socket and the server's end of it.
     #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn a_cap_below_the_minimum_leaves_the_socket_at_the_default() {
+    async fn socket_pair() -> (TcpStream, TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let _server = server.unwrap();
-        let client = client.unwrap();
+        (client.unwrap(), server.unwrap().0)
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_cap_below_the_minimum_leaves_the_socket_at_the_default() {
+        let (client, _server) = socket_pair().await;
         let mut mark = LowWater::new(0);
         mark.on_drained(Some(&client), 10_000, Instant::now());
         assert_eq!(mark.current(), 1);
@@ -310,11 +315,8 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[tokio::test]
     async fn raised_then_dropped_by_the_watchdog() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (client, server) = tokio::join!(TcpStream::connect(addr), listener.accept());
-        let (mut server, _) = server.unwrap();
-        let client: crate::connector::BoxConnection = Box::new(client.unwrap());
+        let (client, mut server) = socket_pair().await;
+        let client: crate::connector::BoxConnection = Box::new(client);
         let client = plain_tcp(&*client).expect("a boxed TcpStream is plain TCP");
         let mut mark = LowWater::new(MAX_MARK);
         mark.on_drained(Some(client), 256, Instant::now());
