@@ -12,12 +12,9 @@
 //! one byte, so one-at-a-time traffic sees no added latency.
 //!
 //! The cap trades client CPU against the server's pace, and where the balance lies depends
-//! on how busy the server is. Against ZooKeeper 3.8 on two cores, with 256 pipelined
-//! getData of a 100-byte node: on an otherwise idle server a 1 KiB cap read about a tenth
-//! more replies per second than no mark at all, at about three fifths of its CPU per
-//! request; right after another client's heavy write load the same cap read about an
-//! eighth fewer, and 512 to 768 bytes did best. A 2 KiB cap read about a sixth fewer than
-//! no mark.
+//! on how busy the server is; the measurements are in `max_receive_low_water`'s docs. A
+//! 2 KiB cap read about a sixth fewer replies per second than no mark at all, which is why
+//! the default stays at 1 KiB.
 //!
 //! A server that stops answering part-way must not leave replies unread in the kernel: when
 //! nothing has been read for [`LINGER`] while the mark is raised, the mark drops back to one

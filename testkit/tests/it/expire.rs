@@ -51,12 +51,15 @@ async fn expiring_an_unknown_session_is_refused() {
     assert!(matches!(err, Error::SessionRefused(_)), "{err}");
 }
 
-/// Answers the next ConnectRequest on `wire`.
-async fn answer_connect(wire: &mut Wire, time_out: i32, session_id: i64) {
-    wire.frame(Duration::from_secs(10))
+/// Answers the next ConnectRequest on `wire`; returns the session id it asked to resume.
+async fn answer_connect(wire: &mut Wire, time_out: i32, session_id: i64) -> i64 {
+    let frame = wire
+        .frame(Duration::from_secs(10))
         .await
         .expect("read")
         .expect("a ConnectRequest");
+    let request: zk_proto::records::ConnectRequest =
+        zk_proto::decode_exact(&frame).expect("ConnectRequest");
     let response = zk_proto::records::ConnectResponse {
         protocol_version: 0,
         time_out,
@@ -67,6 +70,7 @@ async fn answer_connect(wire: &mut Wire, time_out: i32, session_id: i64) {
     let mut out = bytes::BytesMut::new();
     zk_proto::frame::encode_frame(&mut out, &response, 1 << 20).expect("encode");
     wire.send(&out).await;
+    request.session_id
 }
 
 /// The victim's client can take its session back between the hijacking resume and the
@@ -82,7 +86,7 @@ async fn expire_session_tries_again_when_the_close_goes_unanswered() {
     let server = tokio::spawn(async move {
         // First connection: the resume succeeds, the closeSession is read and not answered.
         let mut first = Wire::over(listener.accept().await.expect("accept").0);
-        answer_connect(&mut first, 4000, id).await;
+        let first_resumes = answer_connect(&mut first, 4000, id).await;
         first
             .frame(Duration::from_secs(10))
             .await
@@ -91,13 +95,17 @@ async fn expire_session_tries_again_when_the_close_goes_unanswered() {
         drop(first);
         // Second: the session is gone.
         let mut second = Wire::over(listener.accept().await.expect("accept").0);
-        answer_connect(&mut second, 0, 0).await;
-        2
+        let second_resumes = answer_connect(&mut second, 0, 0).await;
+        [first_resumes, second_resumes]
     });
     zk_testkit::expire_session(addr, id, &[0; 16])
         .await
         .expect("expired on the second attempt");
-    assert_eq!(server.await.expect("server"), 2, "two connections");
+    assert_eq!(
+        server.await.expect("server"),
+        [id, id],
+        "both attempts resume the victim's session"
+    );
 
     // A session that is refused on the first attempt was never there: an error.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
