@@ -4,11 +4,21 @@
 #   PB_CLIENTS="c c_tuned java kazoo zkc_rs zkc_rs_st zk_rs zkrs zkrs_st" ../shared/peerbench/run.sh
 #
 # zkrs runs zk-bench on tokio's multi-thread runtime, zkrs_st on the current-thread one.
+#
+# zk-bench is built as a small plaintext client service would ship it: without the
+# `server` feature (so no zk-testkit, no TLS), with the `lean` profile (panic = abort), and
+# statically linked (`crt-static`), so the process maps no shared libraries. Its `rss_mb` is
+# VmHWM, the peak of its own address space (see zk-bench's docs for why not ru_maxrss).
 ZKRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+ZKRS_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+ZKRS_BIN=$BUILD/zkrs-target/$ZKRS_TRIPLE/lean/zk-bench
 build_zkrs() {
-    cargo build -q --release --locked --manifest-path "$ZKRS_ROOT/Cargo.toml" -p zk-benches --bin zk-bench \
+    # With --target, RUSTFLAGS reach only the target's code, not build scripts or proc macros.
+    RUSTFLAGS="-C target-feature=+crt-static" cargo build -q --locked \
+        --manifest-path "$ZKRS_ROOT/Cargo.toml" -p zk-benches --bin zk-bench \
+        --no-default-features --profile lean --target "$ZKRS_TRIPLE" \
         --target-dir "$BUILD/zkrs-target"
 }
-run_zkrs() { exec "$BUILD/zkrs-target/release/zk-bench" "$ZK"; }
+run_zkrs() { exec "$ZKRS_BIN" "$ZK"; }
 build_zkrs_st() { build_zkrs; }
-run_zkrs_st() { export PB_RT=current; exec "$BUILD/zkrs-target/release/zk-bench" "$ZK"; }
+run_zkrs_st() { export PB_RT=current; exec "$ZKRS_BIN" "$ZK"; }

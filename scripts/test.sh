@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo test --workspace --locked "$@"
+# zk-client without its default tls feature (plaintext-only builds)
+cargo test -p zk-client --no-default-features --lib --locked "$@"

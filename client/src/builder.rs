@@ -12,6 +12,7 @@ use crate::client::{Client, Inner};
 use crate::connector::{Connector, TcpConnector};
 use crate::error::{Context, Error, Result};
 use crate::task::SessionTask;
+#[cfg(feature = "tls")]
 use crate::tls::TlsOptions;
 
 /// Configures and connects a [`Client`].
@@ -56,6 +57,7 @@ pub struct ClientBuilder {
     local_expiry_percent: u32,
     auth: Vec<AuthPacket>,
     connector: Arc<dyn Connector>,
+    #[cfg(feature = "tls")]
     tls: Option<TlsOptions>,
     sasl: Option<crate::sasl::DigestMd5>,
     rng_seed: Option<u64>,
@@ -77,6 +79,7 @@ impl Default for ClientBuilder {
             local_expiry_percent: 133,
             auth: Vec::new(),
             connector: Arc::new(TcpConnector),
+            #[cfg(feature = "tls")]
             tls: None,
             sasl: None,
             rng_seed: None,
@@ -235,12 +238,13 @@ impl ClientBuilder {
 
     /// Connects with TLS to every host of the connect string that does not say `tcp://`.
     /// Without it, only hosts written `tls://host:port` use TLS (and need these options).
-    /// Default: plain TCP.
+    /// Default: plain TCP. Needs the `tls` feature (on by default).
     ///
     /// ```
     /// let b = zk_client::Client::builder().tls(zk_client::TlsOptions::new().ca_file("ca.pem"));
     /// # let _ = b;
     /// ```
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, options: TlsOptions) -> Self {
         self.tls = Some(options);
         self
@@ -344,17 +348,30 @@ impl ClientBuilder {
             .hosts
             .iter()
             .any(|h| h.scheme == proto::hosts::Scheme::Tls);
-        if wants_tls && self.tls.is_none() {
-            return Err(Error::InvalidArgument(
-                context(),
-                "a tls:// host needs ClientBuilder::tls",
-            ));
-        }
-        let connector = Arc::new(crate::tls::SchemeConnector {
-            inner: self.connector,
-            tls_by_default: self.tls.is_some(),
-            tls: self.tls,
-        });
+        #[cfg(feature = "tls")]
+        let connector = {
+            if wants_tls && self.tls.is_none() {
+                return Err(Error::InvalidArgument(
+                    context(),
+                    "a tls:// host needs ClientBuilder::tls",
+                ));
+            }
+            Arc::new(crate::tls::SchemeConnector {
+                inner: self.connector,
+                tls_by_default: self.tls.is_some(),
+                tls: self.tls,
+            })
+        };
+        #[cfg(not(feature = "tls"))]
+        let connector = {
+            if wants_tls {
+                return Err(Error::InvalidArgument(
+                    context(),
+                    "a tls:// host needs zk-client's tls feature",
+                ));
+            }
+            self.connector
+        };
         let now = std::time::Instant::now();
         let mut session = Session::new(config, now);
         for packet in self.auth {
@@ -411,5 +428,42 @@ impl ClientBuilder {
                 None => Err(Error::Timeout(context())),
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Client, Error};
+
+    fn refusal(hosts: &str) -> Option<&'static str> {
+        match Client::builder().build(hosts) {
+            Err(Error::InvalidArgument(_, why)) => Some(why),
+            Err(e) => panic!("unexpected error {e:?}"),
+            Ok(_) => None,
+        }
+    }
+
+    #[cfg(feature = "tls")]
+    #[tokio::test]
+    async fn a_tls_host_needs_tls_options() {
+        assert_eq!(
+            refusal("tls://127.0.0.1:1"),
+            Some("a tls:// host needs ClientBuilder::tls")
+        );
+        let with = Client::builder()
+            .tls(crate::TlsOptions::new())
+            .build("tls://127.0.0.1:1");
+        assert!(with.is_ok());
+        assert_eq!(refusal("tcp://127.0.0.1:1,127.0.0.1:2"), None);
+    }
+
+    #[cfg(not(feature = "tls"))]
+    #[tokio::test]
+    async fn without_the_tls_feature_a_tls_host_is_refused() {
+        assert_eq!(
+            refusal("127.0.0.1:1,tls://127.0.0.1:2"),
+            Some("a tls:// host needs zk-client's tls feature")
+        );
+        assert_eq!(refusal("tcp://127.0.0.1:1,127.0.0.1:2"), None);
     }
 }

@@ -107,6 +107,11 @@
 //!   every host; `tls://host:port` and `tcp://host:port` in the connect string choose per
 //!   host. ZooKeeper 3.8 negotiates TLS 1.2 unless its `ssl.enabledProtocols` and
 //!   `ssl.ciphersuites` allow TLS 1.3.
+//!
+//!   TLS is the crate's `tls` feature, on by default. A plaintext-only application can
+//!   leave it out (`default-features = false`): rustls and its crypto are then neither
+//!   built nor linked (a C compiler is no longer needed for them, and the binary is about
+//!   800 kB smaller), and a `tls://` host is refused with [`Error::InvalidArgument`].
 //! - SASL DIGEST-MD5 ([`ClientBuilder::sasl_digest`]), run before anything else on every
 //!   connection; a wrong password ends the session with [`Error::AuthFailed`]. GSSAPI
 //!   (Kerberos) is not supported yet.
@@ -144,6 +149,7 @@ mod ops;
 mod options;
 mod sasl;
 mod task;
+#[cfg(feature = "tls")]
 mod tls;
 mod watcher;
 
@@ -157,6 +163,7 @@ pub use proto::records::{Acl, ClientInfo, Id, Stat};
 pub use proto::session::{ReconnectPolicy, SessionState};
 pub use proto::{AddWatchMode, CreateMode, EventType, KeeperState, Perms, WatcherType};
 pub use task::SessionTask;
+#[cfg(feature = "tls")]
 pub use tls::TlsOptions;
 pub use watcher::{OneshotWatcher, PersistentWatcher, StateStream, StateWatcher, WatchedEvent};
 

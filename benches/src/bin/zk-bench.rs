@@ -13,7 +13,10 @@
 //! - (b) `PB_READ_N` pipelined getData, `PB_WINDOW` outstanding: ops/s, and (e) the
 //!   process's user+sys CPU per op;
 //! - (c) `PB_WRITE_N` pipelined setData; (d) `PB_CD_N` creates then deletes;
-//! - connect time (cold and warm), peak RSS.
+//! - connect time (cold and warm), peak RSS (`VmHWM`).
+//!
+//! The pipelined workloads keep `PB_WINDOW` calls made and wait on the oldest, since a
+//! session's replies come in the order of its requests.
 //!
 //! With `--watches N` (default 100,000 when no address is given) it also measures
 //! (g) setting N data watches, then the time and bytes to re-register all of them after a
@@ -25,7 +28,12 @@
 //! `zk-bench --tls` instead starts a server with a TLS port (zk-testkit's generated
 //! certificates, mutual TLS) and measures the time to open a session over TLS and over
 //! plain TCP: the median of `PB_RECONNECTS` (default 20) connects each.
+//!
+//! Starting a server and `--tls` need the default `server` feature (zk-testkit and
+//! zk-client's `tls`); built without it, zk-bench is a plaintext client that needs
+//! HOST:PORT.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -57,8 +65,24 @@ fn cpu_seconds() -> f64 {
     })
 }
 
+/// Peak RSS of this program: `VmHWM` from /proc/self/status, else `ru_maxrss`.
+///
+/// `ru_maxrss` survives `execve`, so it also holds the peak of the shell that started the
+/// program (peerbench's `bash -c` that sources its scripts: 2.7 to 3.1 MiB). `VmHWM`
+/// belongs to the program's own address space only.
 fn peak_rss_mb() -> f64 {
-    getrusage(UsageWho::RUSAGE_SELF).map_or(-1.0, |r| r.max_rss() as f64 / 1024.0)
+    let hwm_kib = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        });
+    hwm_kib.map_or_else(
+        || getrusage(UsageWho::RUSAGE_SELF).map_or(-1.0, |r| r.max_rss() as f64 / 1024.0),
+        |kib| kib / 1024.0,
+    )
 }
 
 /// The current resident set, from /proc/self/statm.
@@ -172,21 +196,25 @@ async fn connect(hosts: &str, connector: Option<Instrumented>) -> (Client, f64) 
 }
 
 /// Runs n requests made by `send(i)` with at most `w` outstanding; returns ops/s.
+///
+/// ZooKeeper answers a session's requests in the order sent, so the oldest request is the
+/// only one worth waiting on: the others are already sent (a request goes out when its call
+/// is made, not when its future is polled), and each is polled once it is the oldest.
 async fn pipeline<F, Fut, T>(n: usize, w: usize, mut send: F) -> f64
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
     let t0 = Instant::now();
-    let mut inflight = FuturesUnordered::new();
+    let mut inflight = VecDeque::with_capacity(w.min(n));
     let mut next = 0;
     while next < n || !inflight.is_empty() {
         while next < n && inflight.len() < w {
-            inflight.push(send(next));
+            inflight.push_back(Box::pin(send(next)));
             next += 1;
         }
-        if let Some(result) = inflight.next().await {
-            result.expect("request failed");
+        if let Some(mut oldest) = inflight.pop_front() {
+            oldest.as_mut().await.expect("request failed");
         }
     }
     n as f64 / t0.elapsed().as_secs_f64()
@@ -310,6 +338,7 @@ async fn watch_workloads(hosts: &str, n: usize) -> Vec<(&'static str, f64)> {
 }
 
 /// Session establishment over TLS (handshake included) and over plain TCP.
+#[cfg(feature = "server")]
 async fn tls_connect_times() {
     let dir = std::env::temp_dir().join(format!("zk-bench-tls-{}", std::process::id()));
     let setup = async {
@@ -454,12 +483,11 @@ fn main() {
     // runtime it then shares worker threads with the session task instead of waking the
     // main thread for every reply.
     let work = runtime.spawn(async move {
-        if tls {
-            return tls_connect_times().await;
-        }
-        match hosts {
-            Some(hosts) => bench(hosts, watches.unwrap_or(0)).await,
-            None => {
+        match (tls, hosts) {
+            #[cfg(feature = "server")]
+            (true, _) => tls_connect_times().await,
+            #[cfg(feature = "server")]
+            (false, None) => {
                 let server = match zk_testkit::Server::start().await {
                     Ok(s) => s,
                     Err(e) => {
@@ -469,6 +497,14 @@ fn main() {
                 };
                 bench(server.connect_string(), watches.unwrap_or(100_000)).await;
             }
+            #[cfg(not(feature = "server"))]
+            (true, _) | (false, None) => {
+                eprintln!(
+                    "zk-bench: built without the `server` feature, it needs HOST:PORT and has no --tls"
+                );
+                std::process::exit(2);
+            }
+            (false, Some(hosts)) => bench(hosts, watches.unwrap_or(0)).await,
         }
     });
     if let Err(e) = runtime.block_on(work) {

@@ -8,4 +8,6 @@ mod ops;
 mod pipeline;
 mod security;
 mod support;
+#[cfg(feature = "tls")]
+mod tls;
 mod watches;
