@@ -6,9 +6,10 @@
 # zkrs runs zk-bench on tokio's multi-thread runtime, zkrs_st on the current-thread one.
 #
 # zk-bench is built as a small plaintext client service would ship it: without the
-# `server` feature (so no zk-testkit, no TLS), with the `lean` profile (panic = abort), and
-# statically linked (`crt-static`), so the process maps no shared libraries. Its `rss_mb` is
-# VmHWM, the peak of its own address space (see zk-bench's docs for why not ru_maxrss).
+# `server` feature (so no zk-testkit, no TLS), with the `lean` profile (panic = abort,
+# opt-level "s"), and statically linked (`crt-static`), so the process maps no shared
+# libraries. Its `rss_mb` is VmHWM, the peak of its own address space (see zk-bench's docs
+# for why not ru_maxrss).
 ZKRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 ZKRS_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
 ZKRS_BIN=$BUILD/zkrs-target/$ZKRS_TRIPLE/lean/zk-bench
