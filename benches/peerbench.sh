@@ -11,7 +11,8 @@
 # libraries. Its `rss_mb` is VmHWM, the peak of its own address space (see zk-bench's docs
 # for why not ru_maxrss).
 ZKRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-ZKRS_TRIPLE=$(rustc -vV | sed -n 's/^host: //p')
+# Exported, so the per-launch shells that source this file again do not run rustc.
+export ZKRS_TRIPLE=${ZKRS_TRIPLE:-$(rustc -vV | sed -n 's/^host: //p')}
 ZKRS_BIN=$BUILD/zkrs-target/$ZKRS_TRIPLE/lean/zk-bench
 build_zkrs() {
     # With --target, RUSTFLAGS reach only the target's code, not build scripts or proc macros.

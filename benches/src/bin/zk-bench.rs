@@ -42,7 +42,6 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use futures::stream::{FuturesUnordered, StreamExt};
 use nix::sys::resource::{UsageWho, getrusage};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -196,11 +195,20 @@ async fn connect(hosts: &str, connector: Option<Instrumented>) -> (Client, f64) 
 }
 
 /// Runs n requests made by `send(i)` with at most `w` outstanding; returns ops/s.
+async fn pipeline<F, Fut, T>(n: usize, w: usize, send: F) -> f64
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    pipeline_each(n, w, send, drop).await
+}
+
+/// [`pipeline`], handing each result, in request order, to `each`.
 ///
 /// ZooKeeper answers a session's requests in the order sent, so the oldest request is the
 /// only one worth waiting on: the others are already sent (a request goes out when its call
 /// is made, not when its future is polled), and each is polled once it is the oldest.
-async fn pipeline<F, Fut, T>(n: usize, w: usize, mut send: F) -> f64
+async fn pipeline_each<F, Fut, T>(n: usize, w: usize, mut send: F, mut each: impl FnMut(T)) -> f64
 where
     F: FnMut(usize) -> Fut,
     Fut: Future<Output = Result<T, Error>>,
@@ -214,7 +222,7 @@ where
             next += 1;
         }
         if let Some(mut oldest) = inflight.pop_front() {
-            oldest.as_mut().await.expect("request failed");
+            each(oldest.as_mut().await.expect("request failed"));
         }
     }
     n as f64 / t0.elapsed().as_secs_f64()
@@ -287,20 +295,14 @@ async fn watch_workloads(hosts: &str, n: usize) -> Vec<(&'static str, f64)> {
     .await;
 
     let rss0 = rss_bytes();
-    let t0 = Instant::now();
     let mut watchers = Vec::with_capacity(n);
-    let mut inflight = FuturesUnordered::new();
-    let mut next = 0;
-    while next < n || !inflight.is_empty() {
-        while next < n && inflight.len() < w {
-            inflight.push(client.exists_and_watch(&paths[next]));
-            next += 1;
-        }
-        if let Some(result) = inflight.next().await {
-            watchers.push(result.expect("watch").1);
-        }
-    }
-    let set_s = t0.elapsed().as_secs_f64();
+    let set_per_s = pipeline_each(
+        n,
+        w,
+        |i| client.exists_and_watch(&paths[i]),
+        |(_, watcher)| watchers.push(watcher),
+    )
+    .await;
     let rss1 = rss_bytes();
 
     // Forced reconnect: everything is re-registered before the next request's reply.
@@ -330,7 +332,7 @@ async fn watch_workloads(hosts: &str, n: usize) -> Vec<(&'static str, f64)> {
     client.delete(&root, None).await.expect("cleanup");
     client.close().await;
     vec![
-        ("watch_set_ops", n as f64 / set_s),
+        ("watch_set_ops", set_per_s),
         ("watch_rearm_ms", rearm_ms),
         ("watch_rearm_kib", rearm_bytes as f64 / 1024.0),
         ("watch_mem_bytes", (rss1 - rss0) / n as f64),
