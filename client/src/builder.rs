@@ -31,10 +31,14 @@ use crate::tls::TlsOptions;
 /// # Throughput
 ///
 /// Requests are written as they are queued, many to a write, and replies are read in
-/// batches. On Linux, while more than about 25 requests await replies on a plain TCP
+/// batches. While 128 or more requests are sent and unanswered, new ones wait in the
+/// client and go out together once replies bring that below 128: the server still has
+/// plenty queued then, and it answers in order, so they are answered no later for it; the
+/// client saves a write per handful of requests (about a fifth of its CPU per pipelined
+/// getData). On Linux, while more than about 25 requests await replies on a plain TCP
 /// connection, the session task raises the socket's receive low-water mark (`SO_RCVLOWAT`)
 /// to the bytes those replies are certain to take (every reply frame is at least 20 bytes),
-/// at most 1 KiB, so the kernel wakes it once per few replies instead of once per segment
+/// at most 768 bytes, so the kernel wakes it once per few replies instead of once per segment
 /// (a higher mark saves more client CPU but can cost the server throughput;
 /// [`max_receive_low_water`](Self::max_receive_low_water) sets the cap or turns the mark
 /// off). One request at a time is never held back, and a raised mark with nothing read
@@ -178,13 +182,16 @@ impl ClientBuilder {
     }
 
     /// The highest receive low-water mark, in bytes, that the session task sets while many
-    /// replies are due (see [`ClientBuilder`]'s `# Throughput`). Default 1,024.
+    /// replies are due (see [`ClientBuilder`]'s `# Throughput`). Default 768.
     ///
     /// A higher cap wakes the task less often and so spends less client CPU per request.
     /// How it changes the server's pace depends on the server's load: with 256 pipelined
     /// getData against ZooKeeper 3.8 on two cores, 1 KiB read about a tenth more replies
     /// per second than no mark on an idle server, and about an eighth fewer right after
-    /// another client's heavy write load, where 512 to 768 bytes did best. Below 512 the
+    /// another client's heavy write load, where 512 to 768 bytes did best. In peerbench
+    /// runs (10 or 25 interleaved rounds), 768 bytes kept within 4% of the fastest other
+    /// client's getData rate in all three runs that had it, while 1 KiB fell 14 to 20%
+    /// behind in three of four, for a fifth to a quarter less CPU per getData. Below 512 the
     /// mark is never raised and every segment is read as it arrives. The mark never asks
     /// for more bytes than the replies in flight are certain to take, whatever the cap.
     ///

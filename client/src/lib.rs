@@ -152,6 +152,7 @@ mod task;
 #[cfg(feature = "tls")]
 mod tls;
 mod watcher;
+mod write_hold;
 
 pub use builder::ClientBuilder;
 pub use client::Client;

@@ -108,6 +108,8 @@ pub struct SessionTask {
     timer_at: Option<Instant>,
     sweep_due: bool,
     low_water: LowWater,
+    /// In-flight requests from which new ones wait (see `write_hold`).
+    hold_threshold: usize,
 }
 
 impl std::fmt::Debug for SessionTask {
@@ -197,6 +199,7 @@ impl SessionTask {
             timer_at: None,
             sweep_due: false,
             low_water: LowWater::new(max_low_water),
+            hold_threshold: crate::write_hold::hold_threshold(max_low_water),
         };
         let channels = Channels {
             commands: commands_tx,
@@ -470,6 +473,13 @@ impl SessionTask {
 
     fn fill_write_buffer(&mut self, now: Instant) {
         if self.conn.is_none() {
+            return;
+        }
+        if crate::write_hold::hold(
+            self.session.in_flight(),
+            !self.wbuf.is_empty(),
+            self.hold_threshold,
+        ) {
             return;
         }
         if self.sweep_due && self.session.queued() > 0 {

@@ -12,17 +12,8 @@ use zk_client::Client;
 
 use crate::support::{client as shared_client, within};
 
-/// Reads one length-prefixed frame.
-async fn read_frame(stream: &mut TcpStream) -> std::io::Result<BytesMut> {
-    let len = stream.read_i32().await?;
-    let mut frame = BytesMut::zeroed(usize::try_from(len).unwrap_or(0));
-    stream.read_exact(&mut frame).await?;
-    Ok(frame)
-}
-
-/// A scripted server: accepts the handshake, reads `requests` getData requests, answers
-/// the first `answered`, then stays silent with the connection open.
-async fn stalling_server(listener: TcpListener, requests: usize, answered: usize) {
+/// Accepts a connection and completes its handshake.
+async fn accept(listener: &TcpListener) -> TcpStream {
     let (mut stream, _) = listener.accept().await.unwrap();
     read_frame(&mut stream).await.unwrap();
     let accept = ConnectResponse {
@@ -35,26 +26,62 @@ async fn stalling_server(listener: TcpListener, requests: usize, answered: usize
     let mut out = BytesMut::new();
     encode_frame(&mut out, &accept, 1 << 20).unwrap();
     stream.write_all(&out).await.unwrap();
+    stream
+}
+
+/// Reads `n` requests and returns their xids.
+async fn read_xids(stream: &mut TcpStream, n: usize) -> Vec<i32> {
     let mut xids = Vec::new();
-    for _ in 0..requests {
-        let frame = read_frame(&mut stream).await.unwrap();
+    for _ in 0..n {
+        let frame = read_frame(stream).await.unwrap();
         let header: RequestHeader = proto::Record::decode(&mut &frame[..]).unwrap();
         xids.push(header.xid);
     }
-    out.clear();
-    for xid in &xids[..answered] {
+    xids
+}
+
+/// Answers each getData of `xids` with its xid as the node's data.
+async fn answer(stream: &mut TcpStream, xids: &[i32]) {
+    let mut out = BytesMut::new();
+    for xid in xids {
         let header = ReplyHeader {
             xid: *xid,
             zxid: 1,
             err: ErrorCode::Ok,
         };
         let body = GetDataResponse {
-            data: Some(Bytes::from_static(b"x")),
+            data: Some(Bytes::from(xid.to_string())),
             stat: Stat::default(),
         };
         encode_frame(&mut out, &(header, body), 1 << 20).unwrap();
     }
     stream.write_all(&out).await.unwrap();
+}
+
+/// Asserts that the replies, in call order, carry strictly increasing xids: each caller
+/// got the reply to its own request.
+fn assert_in_request_order(replies: &[(Bytes, Stat)]) {
+    let xids: Vec<i32> = replies
+        .iter()
+        .map(|(data, _)| std::str::from_utf8(data).unwrap().parse().unwrap())
+        .collect();
+    assert!(xids.windows(2).all(|w| w[0] < w[1]), "{xids:?}");
+}
+
+/// Reads one length-prefixed frame.
+async fn read_frame(stream: &mut TcpStream) -> std::io::Result<BytesMut> {
+    let len = stream.read_i32().await?;
+    let mut frame = BytesMut::zeroed(usize::try_from(len).unwrap_or(0));
+    stream.read_exact(&mut frame).await?;
+    Ok(frame)
+}
+
+/// A scripted server: accepts the handshake, reads `requests` getData requests, answers
+/// the first `answered`, then stays silent with the connection open.
+async fn stalling_server(listener: TcpListener, requests: usize, answered: usize) {
+    let mut stream = accept(&listener).await;
+    let xids = read_xids(&mut stream, requests).await;
+    answer(&mut stream, &xids[..answered]).await;
     // Hold the connection open, answering nothing more.
     tokio::time::sleep(Duration::from_secs(60)).await;
 }
@@ -79,7 +106,7 @@ async fn replies_short_of_a_deep_pipeline_are_delivered() {
         .expect("the ten answered requests completed well before the read timeout")
         .unwrap();
     assert_eq!(replies.len(), 10);
-    assert!(replies.iter().all(|(data, _)| &data[..] == b"x"));
+    assert_in_request_order(&replies);
     drop(rest);
     server.abort();
 }
@@ -109,4 +136,44 @@ async fn a_deep_pipeline_completes_in_order() {
         assert_eq!(&data[..], b"2000");
         assert_eq!(stat.version, 2_000);
     }
+}
+
+/// While the server has 128 or more requests to answer, new requests wait in the client,
+/// and they go out together once replies bring the count below that; every caller still
+/// gets its own reply, in order.
+#[tokio::test]
+async fn new_requests_wait_while_the_server_has_plenty_to_answer() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (first_read, first_read_rx) = tokio::sync::oneshot::channel();
+    let (more_made, more_made_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        let mut stream = accept(&listener).await;
+        let first = read_xids(&mut stream, 200).await;
+        first_read.send(()).unwrap();
+        more_made_rx.await.unwrap();
+        let early = tokio::time::timeout(Duration::from_millis(300), stream.read_u8()).await;
+        assert!(early.is_err(), "a request was written with 200 unanswered");
+        answer(&mut stream, &first[..100]).await;
+        let more = tokio::time::timeout(Duration::from_secs(10), read_xids(&mut stream, 50))
+            .await
+            .expect("the held requests were written once 100 were in flight");
+        answer(&mut stream, &first[100..]).await;
+        answer(&mut stream, &more).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    });
+    let client = Client::builder()
+        .session_timeout(Duration::from_secs(30))
+        .connect(&addr.to_string())
+        .await
+        .unwrap();
+    let mut calls: Vec<_> = (0..200).map(|_| client.get_data("/a")).collect();
+    within(first_read_rx).await.unwrap();
+    calls.extend((0..50).map(|_| client.get_data("/a")));
+    more_made.send(()).unwrap();
+    let replies = within(futures::future::try_join_all(calls)).await.unwrap();
+    assert_eq!(replies.len(), 250);
+    assert_in_request_order(&replies);
+    assert!(!server.is_finished(), "the server's checks passed");
+    server.abort();
 }
