@@ -23,7 +23,7 @@ use bytes::{Bytes, BytesMut};
 use self::chroot::{prefix_paths, strip_paths};
 pub use self::config::{DisconnectCause, ReconnectPolicy, ServerMode, SessionConfig};
 pub use self::event::{Event, Reply, RequestId, SessionState, WatchKind, WatchedEvent};
-use self::pending::{Pending, PendingKind, Queued};
+use self::pending::{Pending, PendingKind, Queued, reply_needs_request};
 pub use self::sasl::{SaslError, SaslExchange, SaslMechanism};
 use self::timer::{Timer, TimerTable};
 use self::watches::WatchRegistry;
@@ -705,7 +705,13 @@ impl Session {
         let kind = match op_code {
             OpCode::CloseSession => PendingKind::Close,
             _ if id.0 == 0 => PendingKind::Internal,
-            _ => PendingKind::User { id, request },
+            _ => {
+                let probing = op_code == OpCode::Create2 && self.create2 == Create2::Probing;
+                PendingKind::User {
+                    id,
+                    request: reply_needs_request(&request, probing).then(|| Box::new(request)),
+                }
+            }
         };
         self.pending.push_back(Pending { xid, op_code, kind });
         // ZOOKEEPER-4466 (3.8): a standard watch set after a persistent one on the same path
@@ -870,12 +876,14 @@ impl Session {
                     if header.err == ErrorCode::Unimplemented {
                         // A server before 3.5: it did nothing; send the same create as op 1.
                         self.create2 = Create2::Unsupported;
-                        self.queue.push_front(Queued {
-                            id,
-                            op_code: OpCode::Create,
-                            request,
-                        });
-                        return true;
+                        if let Some(request) = request {
+                            self.queue.push_front(Queued {
+                                id,
+                                op_code: OpCode::Create,
+                                request: *request,
+                            });
+                            return true;
+                        }
                     }
                     self.create2 = Create2::Supported;
                 }
@@ -893,7 +901,8 @@ impl Session {
                 } else {
                     Err(header.err)
                 };
-                let watch = self.register_watch(id, op_code, &request, &result);
+                let watch =
+                    request.and_then(|request| self.register_watch(id, op_code, &request, &result));
                 if result == Err(ErrorCode::SessionClosedRequireSaslAuth) {
                     // The server requires SASL and closes the connection: no retry can
                     // succeed without it.
