@@ -18,7 +18,7 @@
 use crate::low_water::MIN_REPLY_FRAME;
 
 /// The fewest requests in flight at which new ones are held.
-pub(crate) const HOLD_IN_FLIGHT: usize = 128;
+pub(crate) const HOLD_IN_FLIGHT: usize = 192;
 
 /// The requests in flight from which new ones are held, for a receive low-water cap of
 /// `max_low_water` bytes.

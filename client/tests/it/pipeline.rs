@@ -138,7 +138,7 @@ async fn a_deep_pipeline_completes_in_order() {
     }
 }
 
-/// While the server has 128 or more requests to answer, new requests wait in the client,
+/// While the server has 192 or more requests to answer, new requests wait in the client,
 /// and they go out together once replies bring the count below that; every caller still
 /// gets its own reply, in order.
 #[tokio::test]
