@@ -31,8 +31,9 @@ use crate::tls::TlsOptions;
 /// # Throughput
 ///
 /// Requests are written as they are queued, many to a write, and replies are read in
-/// batches. While 192 or more requests are sent and unanswered, new ones wait in the
-/// client and go out together once replies bring that below 192: the server still has
+/// batches. While 192 or more requests are sent and unanswered (or, with a low-water cap
+/// of 1,940 bytes or more, twice the smallest replies a raised mark can wait for), new ones
+/// wait in the client and go out together once replies bring that below: the server still has
 /// plenty queued then, and it answers in order, so they are answered no later for it; the
 /// client saves a write per handful of requests (about a fifth of its CPU per pipelined
 /// getData). On Linux, while more than about 25 requests await replies on a plain TCP

@@ -475,16 +475,16 @@ impl SessionTask {
         if self.conn.is_none() {
             return;
         }
+        if self.sweep_due && self.session.queued() > 0 {
+            self.sweep_due = false;
+            self.sweep_abandoned();
+        }
         if crate::write_hold::hold(
             self.session.in_flight(),
             !self.wbuf.is_empty(),
             self.hold_threshold,
         ) {
             return;
-        }
-        if self.sweep_due && self.session.queued() > 0 {
-            self.sweep_due = false;
-            self.sweep_abandoned();
         }
         while self.wbuf.len() < WRITE_HIGH_WATER
             && self.session.poll_transmit(now, &mut self.wbuf) > 0

@@ -68,6 +68,15 @@ fn assert_in_request_order(replies: &[(Bytes, Stat)]) {
     assert!(xids.windows(2).all(|w| w[0] < w[1]), "{xids:?}");
 }
 
+/// A client of the scripted server at `addr`.
+async fn connect(addr: std::net::SocketAddr) -> Client {
+    Client::builder()
+        .session_timeout(Duration::from_secs(30))
+        .connect(&addr.to_string())
+        .await
+        .unwrap()
+}
+
 /// Reads one length-prefixed frame.
 async fn read_frame(stream: &mut TcpStream) -> std::io::Result<BytesMut> {
     let len = stream.read_i32().await?;
@@ -82,8 +91,8 @@ async fn stalling_server(listener: TcpListener, requests: usize, answered: usize
     let mut stream = accept(&listener).await;
     let xids = read_xids(&mut stream, requests).await;
     answer(&mut stream, &xids[..answered]).await;
-    // Hold the connection open, answering nothing more.
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    // Hold the connection open, answering nothing more, until the test aborts the task.
+    std::future::pending::<()>().await;
 }
 
 /// Replies that arrive while hundreds more are due reach their callers even when the
@@ -93,11 +102,7 @@ async fn replies_short_of_a_deep_pipeline_are_delivered() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(stalling_server(listener, 300, 10));
-    let client = Client::builder()
-        .session_timeout(Duration::from_secs(30))
-        .connect(&addr.to_string())
-        .await
-        .unwrap();
+    let client = connect(addr).await;
     let mut calls: Vec<_> = (0..300).map(|_| client.get_data("/a")).collect();
     let rest = calls.split_off(10);
     let first = futures::future::try_join_all(calls);
@@ -160,13 +165,9 @@ async fn new_requests_wait_while_the_server_has_plenty_to_answer() {
             .expect("the held requests were written once 100 were in flight");
         answer(&mut stream, &first[100..]).await;
         answer(&mut stream, &more).await;
-        tokio::time::sleep(Duration::from_secs(60)).await;
+        std::future::pending::<()>().await;
     });
-    let client = Client::builder()
-        .session_timeout(Duration::from_secs(30))
-        .connect(&addr.to_string())
-        .await
-        .unwrap();
+    let client = connect(addr).await;
     let mut calls: Vec<_> = (0..200).map(|_| client.get_data("/a")).collect();
     within(first_read_rx).await.unwrap();
     calls.extend((0..50).map(|_| client.get_data("/a")));

@@ -874,7 +874,8 @@ impl Session {
             PendingKind::User { id, request } => {
                 if op_code == OpCode::Create2 && self.create2 == Create2::Probing {
                     if header.err == ErrorCode::Unimplemented {
-                        // A server before 3.5: it did nothing; send the same create as op 1.
+                        // A server before 3.5: it did nothing; send the same create as op 1
+                        // (the probe always keeps its request).
                         self.create2 = Create2::Unsupported;
                         if let Some(request) = request {
                             self.queue.push_front(Queued {
@@ -884,8 +885,9 @@ impl Session {
                             });
                             return true;
                         }
+                    } else {
+                        self.create2 = Create2::Supported;
                     }
-                    self.create2 = Create2::Supported;
                 }
                 let result = if header.err.is_ok() {
                     match Response::decode_body(op_code, &mut frame) {
