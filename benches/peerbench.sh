@@ -10,6 +10,13 @@
 # opt-level "s"), and statically linked (`crt-static`), so the process maps no shared
 # libraries. Its `rss_mb` is VmHWM, the peak of its own address space (see zk-bench's docs
 # for why not ru_maxrss).
+#
+# The pipelined getData rate is the server's, and on a virtual machine it depends on how
+# the guest idles. With guest halt polling off (`guest_halt_poll_ns` 0 under the haltpoll
+# cpuidle driver), waking a server thread on an idle vCPU costs a halt exit, so a client
+# that sleeps between batches of replies slows the server, and one that keeps a vCPU busy
+# speeds it up: a nice-19 busy loop beside zk-bench raised its getData rate by a fifth.
+# Check /sys/module/haltpoll/parameters/guest_halt_poll_ns before comparing clients there.
 ZKRS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Exported, so the per-launch shells that source this file again do not run rustc.
 export ZKRS_TRIPLE=${ZKRS_TRIPLE:-$(rustc -vV | sed -n 's/^host: //p')}
