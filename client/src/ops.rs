@@ -779,6 +779,12 @@ impl Client {
     /// Closes the session: requests already made finish first, then ephemeral nodes are
     /// deleted by the server and every later call fails with [`Error::Closed`].
     ///
+    /// Closing is idempotent and safe from any handle, any number of times: once the
+    /// session has ended (closed, expired, authentication failed) it returns at once.
+    /// Without a connection it closes at once (the server expires the session later); with
+    /// one that stops answering, it returns after the read timeout (two thirds of the
+    /// session timeout) at the latest.
+    ///
     /// Dropping every handle also closes the session, without waiting.
     ///
     /// ```no_run

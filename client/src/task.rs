@@ -228,8 +228,14 @@ impl SessionTask {
             }
             Command::AddAuth(packet) => self.session.add_auth(now, packet),
             Command::Close(done) => {
-                self.close_waiters.push(done);
                 self.session.close(now);
+                if self.session.state().is_terminal() {
+                    // Nothing left to close: closed before, expired, or closed just now
+                    // without a connection.
+                    let _ = done.send(());
+                } else {
+                    self.close_waiters.push(done);
+                }
             }
             Command::StateStream(tx) => {
                 if tx.send(self.session.state()).is_ok() {
@@ -251,6 +257,11 @@ impl SessionTask {
                     }
                 }
                 Event::State(state) => self.state_changed(state),
+                Event::ConnectionFault(fault) => {
+                    let error = io::Error::new(io::ErrorKind::InvalidData, fault);
+                    self.shared_tx
+                        .send_modify(|s| s.last_error = Some(error.into()));
+                }
                 Event::CloseConnection => self.drop_connection(),
                 _ => {}
             }

@@ -2,9 +2,11 @@
 //!
 //! Each input byte picks an action; some take their argument from the following bytes.
 //! The session must never panic, never report more replies than requests, and never dial
-//! once it is in a terminal state.
+//! once it is in a terminal state. Liveness: after the input, a close ends the session
+//! within the read timeout, and every submitted request has had exactly one reply.
 #![no_main]
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use bytes::BytesMut;
@@ -22,8 +24,8 @@ fuzz_target!(|data: &[u8]| {
         .max_frame_len(4096)
         .rng_seed(1);
     let mut session = Session::new(config, now);
-    let mut submitted = 0usize;
-    let mut replies = 0usize;
+    let mut submitted = Vec::new();
+    let mut replies: HashMap<_, usize> = HashMap::new();
     let mut bytes = data.iter().copied();
     while let Some(action) = bytes.next() {
         match action % 8 {
@@ -57,7 +59,7 @@ fuzz_target!(|data: &[u8]| {
             5 => {
                 let watch = action & 0x80 != 0;
                 let path = if action & 0x40 != 0 { "/a" } else { "/" };
-                session.submit(
+                let id = session.submit(
                     now,
                     OpCode::GetData,
                     Request::GetData(GetDataRequest {
@@ -65,7 +67,7 @@ fuzz_target!(|data: &[u8]| {
                         watch,
                     }),
                 );
-                submitted += 1;
+                submitted.push(id);
             }
             6 => session.close(now),
             _ => {
@@ -81,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
         }
         while let Some(event) = session.poll_event() {
             if let Event::Reply(reply) = event {
-                replies += 1;
+                *replies.entry(reply.id).or_default() += 1;
                 if let Ok(body) = reply.result {
                     assert!(body.body_len() < 4096);
                 }
@@ -89,9 +91,26 @@ fuzz_target!(|data: &[u8]| {
         }
         let mut out = BytesMut::new();
         while session.poll_transmit(now, &mut out) > 0 {}
-        assert!(replies <= submitted);
+        assert!(replies.len() <= submitted.len());
         if session.state().is_terminal() {
             assert!(session.poll_connect(now).is_none());
         }
+    }
+    // Close, and let time pass: the session ends within the read timeout (4 s here).
+    session.close(now);
+    let deadline = now + Duration::from_secs(5);
+    while !session.state().is_terminal() {
+        let at = session.poll_timeout().expect("a timer while closing");
+        assert!(at <= deadline, "close did not end the session in time");
+        now = now.max(at);
+        session.handle_timeout(now);
+    }
+    while let Some(event) = session.poll_event() {
+        if let Event::Reply(reply) = event {
+            *replies.entry(reply.id).or_default() += 1;
+        }
+    }
+    for id in &submitted {
+        assert_eq!(replies.get(id), Some(&1), "request {id:?}");
     }
 });

@@ -83,3 +83,51 @@ closed_enum! {
         Error = -1,
     }
 }
+
+impl OpCode {
+    /// ZooKeeper's name for the operation, as its clients and logs spell it (`getData`,
+    /// `create`, `addWatch`, ...).
+    ///
+    /// ```
+    /// use zk_proto::OpCode;
+    /// assert_eq!(OpCode::GetChildren2.name(), "getChildren2");
+    /// assert_eq!(OpCode::SetAcl.name(), "setACL");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Notification => "notification",
+            Self::Create => "create",
+            Self::Delete => "delete",
+            Self::Exists => "exists",
+            Self::GetData => "getData",
+            Self::SetData => "setData",
+            Self::GetAcl => "getACL",
+            Self::SetAcl => "setACL",
+            Self::GetChildren => "getChildren",
+            Self::Sync => "sync",
+            Self::Ping => "ping",
+            Self::GetChildren2 => "getChildren2",
+            Self::Check => "check",
+            Self::Multi => "multi",
+            Self::Create2 => "create2",
+            Self::Reconfig => "reconfig",
+            Self::CheckWatches => "checkWatches",
+            Self::RemoveWatches => "removeWatches",
+            Self::CreateContainer => "createContainer",
+            Self::DeleteContainer => "deleteContainer",
+            Self::CreateTtl => "createTTL",
+            Self::MultiRead => "multiRead",
+            Self::Auth => "auth",
+            Self::SetWatches => "setWatches",
+            Self::Sasl => "sasl",
+            Self::GetEphemerals => "getEphemerals",
+            Self::GetAllChildrenNumber => "getAllChildrenNumber",
+            Self::SetWatches2 => "setWatches2",
+            Self::AddWatch => "addWatch",
+            Self::WhoAmI => "whoAmI",
+            Self::CreateSession => "createSession",
+            Self::CloseSession => "closeSession",
+            Self::Error => "error",
+        }
+    }
+}

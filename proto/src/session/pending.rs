@@ -4,14 +4,48 @@ use super::event::RequestId;
 use crate::OpCode;
 use crate::records::Request;
 
-/// A request not yet sent. Internal requests (auth, watch removal, closeSession) have
-/// id 0.
+/// Who a request is for.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub(crate) enum Origin {
+    /// A user's request: its reply is reported as [`Event::Reply`](super::Event::Reply).
+    User(RequestId),
+    /// The session's own (auth, a watch removal or re-arm, closeSession): nobody waits.
+    Session,
+    /// getChildren2 re-arming the standard child watches of its path after a recursive
+    /// watch was added there (ZOOKEEPER-4466 on 3.8 servers); a child change after zxid
+    /// `since` was missed and fires them.
+    ChildRearm {
+        /// The zxid up to which the child watches were known to be armed.
+        since: i64,
+    },
+}
+
+/// A request not yet sent.
 #[derive(Debug)]
 pub(crate) struct Queued {
-    pub(crate) id: RequestId,
+    pub(crate) origin: Origin,
     pub(crate) op_code: OpCode,
     /// Paths are server paths (chroot applied).
     pub(crate) request: Request,
+}
+
+impl Queued {
+    /// A request of the session's own.
+    pub(crate) fn session(op_code: OpCode, request: Request) -> Self {
+        Self {
+            origin: Origin::Session,
+            op_code,
+            request,
+        }
+    }
+
+    /// The user's request id, if it is one.
+    pub(crate) fn user_id(&self) -> Option<RequestId> {
+        match self.origin {
+            Origin::User(id) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// A request sent and awaiting its reply; replies come back in this order.
@@ -39,8 +73,21 @@ pub(crate) enum PendingKind {
     Sasl,
     /// closeSession: its reply closes the session.
     Close,
-    /// Another request of the session's own (a persistent watch removal).
-    Internal,
+    /// Another request of the session's own. The request is kept when its reply needs it
+    /// (a recursive watch added again, whose path's child watches must be re-armed).
+    Internal(Option<Box<Request>>),
+    /// A child watch re-arm (see [`Origin::ChildRearm`]): the path and the zxid.
+    ChildRearm(Box<(String, i64)>),
+}
+
+impl PendingKind {
+    /// The user's request id, if it is one.
+    pub(crate) fn user_id(&self) -> Option<RequestId> {
+        match self {
+            Self::User { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
 }
 
 /// Whether the reply to `request` needs the request itself: a read that leaves a watch,

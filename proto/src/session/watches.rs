@@ -139,6 +139,30 @@ impl WatchRegistry {
         fired
     }
 
+    /// Takes the watchers of `kind` on `path` (one-shot kinds: they fire).
+    pub(crate) fn take_kind(&mut self, kind: WatchKind, path: &str) -> Vec<RequestId> {
+        let mut taken = Vec::new();
+        self.take(kind, path, &mut taken);
+        taken
+    }
+
+    /// The paths (`path` only, or every path) with both standard child watchers and a
+    /// recursive watch.
+    pub(crate) fn child_paths_under_recursive(&self, path: Option<&str>) -> Vec<String> {
+        match path {
+            Some(path) => (self.child.contains_key(path) && self.recursive.contains_key(path))
+                .then(|| path.to_owned())
+                .into_iter()
+                .collect(),
+            None => self
+                .child
+                .keys()
+                .filter(|p| self.recursive.contains_key(*p))
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The persistent watch modes registered on exactly `path`.
     pub(crate) fn persistent_modes(&self, path: &str) -> Vec<AddWatchMode> {
         let mut modes = Vec::new();

@@ -1,6 +1,7 @@
 //! Session scenarios on the deterministic simulation ([`sim`]): virtual time, a scripted
 //! server, no sockets.
 
+mod hardening;
 mod sim;
 
 use std::time::Duration;

@@ -86,6 +86,11 @@ pub(crate) struct FakeServer {
     pub(crate) sasl_secret: Option<Vec<u8>>,
     sasl_done: bool,
     pub(crate) max_timeout_ms: i32,
+    /// Keep one watch mode per path as a 3.8 server does: adding a recursive watch drops
+    /// a child watch on the same path (ZOOKEEPER-4466).
+    pub(crate) recursive_clobbers_child: bool,
+    /// Another client creates this node right after the next addWatch is answered.
+    pub(crate) create_after_add_watch: Option<String>,
 }
 
 impl FakeServer {
@@ -114,6 +119,8 @@ impl FakeServer {
             sasl_secret: None,
             sasl_done: false,
             max_timeout_ms: 40_000,
+            recursive_clobbers_child: false,
+            create_after_add_watch: None,
         }
     }
 
@@ -357,15 +364,26 @@ impl FakeServer {
                 None => self.reply::<()>(xid, ErrorCode::NoNode, None),
             },
             (OpCode::AddWatch, Request::AddWatch(req)) => {
+                let path = req.path.clone();
                 match req.mode {
                     AddWatchMode::Persistent => self.watches.persistent.insert(req.path),
-                    AddWatchMode::PersistentRecursive => self.watches.recursive.insert(req.path),
+                    AddWatchMode::PersistentRecursive => {
+                        if self.recursive_clobbers_child {
+                            // 3.8: the child table's entry for the path becomes recursive,
+                            // and a recursive entry never gets NodeChildrenChanged.
+                            self.watches.child.remove(&path);
+                        }
+                        self.watches.recursive.insert(req.path)
+                    }
                 };
                 self.reply(
                     xid,
                     ErrorCode::Ok,
                     Some(ErrorResponse { err: ErrorCode::Ok }),
                 );
+                if let Some(child) = self.create_after_add_watch.take() {
+                    self.external_create(&child, CreateMode::Persistent);
+                }
             }
             (OpCode::RemoveWatches, Request::RemoveWatches(req)) => {
                 let w = &mut self.watches;
@@ -535,6 +553,11 @@ impl FakeServer {
             }
         }
         self.watches.persistent.extend(sw.persistent_watches);
+        if self.recursive_clobbers_child {
+            for path in &sw.persistent_recursive_watches {
+                self.watches.child.remove(path);
+            }
+        }
         self.watches
             .recursive
             .extend(sw.persistent_recursive_watches);
