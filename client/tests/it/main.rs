@@ -10,4 +10,5 @@ mod security;
 mod support;
 #[cfg(feature = "tls")]
 mod tls;
+mod watch_matrix;
 mod watches;
