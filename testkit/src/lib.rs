@@ -4,7 +4,9 @@
 //! What this crate does *not* do: it has no ZooKeeper client (it depends on zk-proto and
 //! tokio, never on zk-client, so a bug in the client cannot hide a fault the kit injects),
 //! it needs no Docker, and it mocks nothing: every server is a real `java` process from
-//! Debian's `zookeeper` package, a release folder or an explicit classpath.
+//! Debian's `zookeeper` package, a release folder or an explicit classpath. The one
+//! exception is [`mock`], a scripted server for the protocol corners a real server will
+//! not produce (garbage, replies cut short, silence).
 //!
 //! | module | what |
 //! |---|---|
@@ -17,6 +19,7 @@
 //! | [`Nemesis`], [`History`], [`TxnLog`] | seeded chaos, operation histories, the server's own record |
 //! | [`shared()`] | one server per test binary, one chroot per test |
 //! | [`RawSession`] | a minimal raw-frame session to check server state independently |
+//! | [`mock`] | a scripted server for hostile-peer tests: garbage, bad lengths, short replies, silence |
 //!
 //! # Quick start
 //!
@@ -63,6 +66,7 @@ pub mod ensemble;
 pub mod expire;
 pub mod fourlw;
 pub mod history;
+pub mod mock;
 pub mod nemesis;
 pub mod net;
 pub mod oracle;
