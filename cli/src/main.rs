@@ -20,7 +20,6 @@ mod commands;
 mod connect;
 mod demo;
 mod dirs;
-mod dump;
 mod error;
 mod output;
 mod server;
