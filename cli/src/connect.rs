@@ -41,8 +41,11 @@ pub(crate) enum Source {
 }
 
 /// The servers: `--server` / `ZK_SERVER`, else the local `zk server`, else 127.0.0.1:2181.
+///
+/// A given but empty connect string is refused as a usage error before this runs
+/// ([`crate::cli::empty_server`]); it never means the default.
 pub(crate) fn target(args: &ConnectArgs) -> Target {
-    if let Some(hosts) = args.server.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(hosts) = args.server.as_deref() {
         return Target {
             hosts: hosts.trim().to_owned(),
             source: Source::Given,
