@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::parser::ValueSource;
 use clap::{Args, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
@@ -21,7 +22,8 @@ Examples:
   zk                                the interactive shell (Tab completes commands and paths)
 
 The server is --server, else $ZK_SERVER, else the local `zk server` if it runs, else
-127.0.0.1:2181.";
+127.0.0.1:2181. An empty --server or ZK_SERVER is an error, not a way to ask for the
+default: unset ZK_SERVER instead.";
 
 /// ZooKeeper from the shell: zkCli-style commands, an interactive shell, a local server
 /// for development, and a guided demo.
@@ -43,13 +45,15 @@ pub(crate) struct Cli {
 #[derive(Clone, Debug, Args)]
 #[command(next_help_heading = "Connection")]
 pub(crate) struct ConnectArgs {
-    /// The servers: `host:port[,host:port...][/chroot]`.
+    /// The servers: `host:port[,host:port...][/chroot]`. An empty or all-blank value,
+    /// from the flag or from `ZK_SERVER`, is refused by [`empty_server`].
     #[arg(
         long,
         env = "ZK_SERVER",
         global = true,
         value_name = "HOSTS",
-        help = "The servers: host:port[,host:port...][/chroot]"
+        help = "The servers: host:port[,host:port...][/chroot] (not empty; unset ZK_SERVER \
+                for the default)"
     )]
     pub(crate) server: Option<String>,
     /// The session timeout, also the longest wait for a connection and for each request
@@ -413,6 +417,38 @@ pub(crate) enum ShellCommand {
     Quit,
 }
 
+/// The usage error for an empty or all-blank connect string that was given on purpose,
+/// if `cli` has one where it would be used; `source` is where clap found `--server`.
+///
+/// An empty value is most often an unset shell variable (`--server "$HOSTS"`); quietly
+/// using the default server instead could send commands to the wrong ensemble. The
+/// default applies only when no server is given at all. `zk server` never uses the
+/// option, and `zk demo` only takes it from the command line, so they ignore an empty
+/// `ZK_SERVER`.
+pub(crate) fn empty_server(cli: &Cli, source: Option<ValueSource>) -> Option<String> {
+    let server = cli.connect.server.as_deref()?;
+    if !server.trim().is_empty() {
+        return None;
+    }
+    let from_flag = source == Some(ValueSource::CommandLine);
+    let used = match &cli.command {
+        Some(TopCommand::Server(_)) => false,
+        Some(TopCommand::Demo(_)) => from_flag,
+        None | Some(TopCommand::Shell | TopCommand::Node(_)) => true,
+    };
+    if !used {
+        return None;
+    }
+    Some(if from_flag {
+        format!("--server is empty; give {HOSTS_SYNTAX}")
+    } else {
+        format!("ZK_SERVER is empty; set it to {HOSTS_SYNTAX} or unset it")
+    })
+}
+
+/// How a connect string is written, for messages.
+const HOSTS_SYNTAX: &str = "host:port[,host:port...][/chroot]";
+
 /// Parses `500ms`, `10s`, `1.5s`, `2m`, `1h`; a plain number is milliseconds.
 pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -497,6 +533,36 @@ mod tests {
             (args.scheme.as_str(), args.credentials.as_str()),
             ("digest", "bob:pw")
         );
+    }
+
+    #[test]
+    fn an_empty_server_is_refused_where_it_would_be_used() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args).expect("parses");
+        let flag = Some(ValueSource::CommandLine);
+        let env = Some(ValueSource::EnvVariable);
+        for blank in ["", "  ", "\t"] {
+            let ls = parse(&["zk", "--server", blank, "ls", "/"]);
+            assert_eq!(
+                empty_server(&ls, flag).as_deref(),
+                Some("--server is empty; give host:port[,host:port...][/chroot]")
+            );
+            assert_eq!(
+                empty_server(&ls, env).as_deref(),
+                Some("ZK_SERVER is empty; set it to host:port[,host:port...][/chroot] or unset it")
+            );
+            assert!(empty_server(&parse(&["zk", "--server", blank]), env).is_some());
+            let demo = parse(&["zk", "--server", blank, "demo"]);
+            assert!(empty_server(&demo, flag).is_some());
+            assert!(empty_server(&demo, env).is_none());
+            let server = parse(&["zk", "--server", blank, "server", "status"]);
+            assert!(empty_server(&server, flag).is_none());
+        }
+        // Nothing given (parsing reads ZK_SERVER, so clear what it may have found).
+        let mut nothing = parse(&["zk", "ls", "/"]);
+        nothing.connect.server = None;
+        assert!(empty_server(&nothing, None).is_none());
+        let given = parse(&["zk", "--server", "127.0.0.1:2181", "ls", "/"]);
+        assert!(empty_server(&given, flag).is_none());
     }
 
     #[test]

@@ -3,6 +3,10 @@
 //!
 //! A refused connection or a TLS handshake failure is reported after about a second,
 //! not at the end of the session timeout.
+//!
+//! Whenever the client recorded why its last connection attempt failed
+//! ([`Client::last_connect_error`]), a failure to connect says so, unless the message
+//! already gives the reason from a direct TCP probe of the servers.
 
 use std::time::Duration;
 
@@ -41,8 +45,11 @@ pub(crate) enum Source {
 }
 
 /// The servers: `--server` / `ZK_SERVER`, else the local `zk server`, else 127.0.0.1:2181.
+///
+/// A given but empty connect string is refused as a usage error before this runs
+/// ([`crate::cli::empty_server`]); it never means the default.
 pub(crate) fn target(args: &ConnectArgs) -> Target {
-    if let Some(hosts) = args.server.as_deref().filter(|s| !s.trim().is_empty()) {
+    if let Some(hosts) = args.server.as_deref() {
         return Target {
             hosts: hosts.trim().to_owned(),
             source: Source::Given,
@@ -199,14 +206,24 @@ async fn wait_connected(
             target.hosts
         ))),
         Ok(other) => Err(CliError::msg(format!(
-            "could not open a session at {}: {other:?}",
-            target.hosts
+            "could not open a session at {}: {other:?}{}",
+            target.hosts,
+            last_attempt(client)
         ))),
         Err(_) => Err(CliError::msg(format!(
-            "could not open a session at {}: the client stopped",
-            target.hosts
+            "could not open a session at {}: the client stopped{}",
+            target.hosts,
+            last_attempt(client)
         ))),
     }
+}
+
+/// ` (last connection attempt: <why it failed>)` when an attempt failed, else nothing.
+fn last_attempt(client: &Client) -> String {
+    client
+        .last_connect_error()
+        .map(|e| format!(" (last connection attempt: {e})"))
+        .unwrap_or_default()
 }
 
 /// `None` when some server accepts TCP connections; otherwise why the first one does not.
@@ -299,6 +316,25 @@ mod tests {
         );
         assert!(parse_auth("digest").is_err());
         assert!(parse_auth(":x").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_failed_connection_attempt_is_named() {
+        let (client, task) = Client::builder()
+            .build("127.0.0.1:1")
+            .expect("a valid connect string");
+        assert_eq!(last_attempt(&client), "");
+        let task = tokio::spawn(task);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while client.last_connect_error().is_none() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let named = last_attempt(&client);
+        assert!(
+            named.starts_with(" (last connection attempt: ") && named.ends_with(')'),
+            "{named:?}"
+        );
+        task.abort();
     }
 
     #[test]

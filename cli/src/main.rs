@@ -20,7 +20,6 @@ mod commands;
 mod connect;
 mod demo;
 mod dirs;
-mod dump;
 mod error;
 mod output;
 mod server;
@@ -45,8 +44,11 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return usage_error(&e),
     };
-    let server_from_flag =
-        matches.value_source("server") == Some(clap::parser::ValueSource::CommandLine);
+    let server_source = matches.value_source("server");
+    if let Some(message) = cli::empty_server(&cli, server_source) {
+        return usage_error(&Cli::command().error(clap::error::ErrorKind::InvalidValue, message));
+    }
+    let server_from_flag = server_source == Some(clap::parser::ValueSource::CommandLine);
     let timeout_from_flag =
         matches.value_source("timeout") == Some(clap::parser::ValueSource::CommandLine);
 

@@ -14,6 +14,7 @@
 //! | [`frame`] | 4-byte big-endian length framing with a maximum checked before allocation |
 //! | [`path`] | path validation (`PathUtils` rules), sequence suffixes, chroot |
 //! | [`hosts`] | connect strings (`host:port,.../chroot`, `tls://`), host order |
+//! | [`rng`] | [`SplitMix64`](rng::SplitMix64), the seeded generator behind host order and jitter, with a pinned sequence |
 //! | [`session`] | the session state machine: handshake, pings, reconnect, watches, SetWatches, auth and SASL, read-only, expiry |
 //! | [`xid`] | special xids and the request id counter |
 //! | [`OpCode`], [`ErrorCode`], [`EventType`], [`KeeperState`], [`CreateMode`], [`AddWatchMode`], [`WatcherType`], [`Perms`] | the protocol's enumerations |
@@ -62,12 +63,12 @@ pub mod hosts;
 pub mod jute;
 pub mod path;
 pub mod records;
+pub mod rng;
 pub mod session;
 pub mod xid;
 
 mod error_code;
 mod op_code;
-mod rng;
 mod types;
 mod wire_enum;
 

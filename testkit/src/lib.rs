@@ -80,7 +80,6 @@ pub mod tls;
 mod error;
 mod node;
 mod process;
-mod rng;
 
 pub use config::{
     DEFAULT_JVM_OPTS, EnsembleConfig, NetMode, SUPER_DIGEST_SUPERPW, SaslConfig, ServerId,
@@ -98,10 +97,20 @@ pub use node::ProcessState;
 pub use oracle::{NodeKind, NodeLifetime, TxnEvent, TxnLog, TxnOp};
 pub use proxy::{ClientEndpoint, FaultGuard, ProxyStats};
 pub use raw::RawSession;
-pub use rng::SplitMix64;
 pub use server::Server;
 pub use shared::{Shared, shared};
 pub use tls::TlsMaterial;
+
+/// The generator behind [`Nemesis`] schedules and port choices, zk-proto's SplitMix64:
+/// one implementation with one pinned sequence, so a printed seed replays the same
+/// schedule.
+///
+/// ```
+/// let mut a = zk_testkit::SplitMix64::new(42);
+/// let mut b = zk_proto::rng::SplitMix64::new(42);
+/// assert_eq!(a.next_u64(), b.next_u64());
+/// ```
+pub use zk_proto::rng::SplitMix64;
 
 #[cfg(test)]
 mod tests {

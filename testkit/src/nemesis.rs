@@ -9,12 +9,13 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use zk_proto::rng::SplitMix64;
+
 use crate::config::{NetMode, ServerId};
 use crate::ensemble::Ensemble;
 use crate::history::History;
 use crate::node::ProcessState;
 use crate::proxy::ClientEndpoint;
-use crate::rng::SplitMix64;
 
 /// The faults a [`Nemesis`] can inject.
 ///

@@ -136,7 +136,7 @@ fn start_offset() -> u64 {
         .unwrap_or(0);
     let pid = u64::from(std::process::id());
     let call = CALLS.fetch_add(1, Ordering::Relaxed);
-    crate::rng::SplitMix64::new(nanos ^ (pid << 20) ^ (call << 40)).next_u64()
+    zk_proto::rng::SplitMix64::new(nanos ^ (pid << 20) ^ (call << 40)).next_u64()
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! [`Output`]; `-w` watches are awaited (command line) or printed when they fire (shell).
 
 mod acl;
+mod dump;
 mod nodes;
 mod session;
 mod tree;
@@ -16,11 +17,10 @@ use zk_client::Client;
 
 use crate::cli::{ConnectArgs, NodeCommand};
 use crate::connect;
-use crate::dump;
 use crate::error::{CliError, Result};
 use crate::output::Output;
 
-pub(crate) use acl::{format_acl, parse_acl};
+pub(crate) use acl::parse_acl;
 
 /// Prints a line from a background task (a watch firing in the shell).
 pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;

@@ -40,6 +40,42 @@ async fn without_a_server_the_error_says_how_to_get_one() {
     assert!(line.contains("zk server start"), "{line}");
 }
 
+/// Exit code 2 and the message as the first line, with clap's usage hint after it.
+#[track_caller]
+fn usage_error(cmd: std::process::Command, message: &str) {
+    let run = run_cmd(cmd, None);
+    assert_eq!(run.code, 2, "{run:#?}");
+    assert_eq!(run.stderr.lines().next(), Some(message), "{run:#?}");
+    assert!(run.stdout.is_empty(), "{run:#?}");
+}
+
+#[test]
+fn an_empty_server_is_a_usage_error_not_the_default() {
+    for blank in ["", "   "] {
+        let mut cmd = zk();
+        cmd.args(["--server", blank, "ls", "/"]);
+        usage_error(
+            cmd,
+            "error: --server is empty; give host:port[,host:port...][/chroot]",
+        );
+        // A flag given empty is refused even when ZK_SERVER names a server.
+        let mut cmd = zk();
+        cmd.env("ZK_SERVER", "127.0.0.1:1")
+            .args(["--server", blank, "ls", "/"]);
+        usage_error(
+            cmd,
+            "error: --server is empty; give host:port[,host:port...][/chroot]",
+        );
+        // clap hands an empty ZK_SERVER over as a value like any other.
+        let mut cmd = zk();
+        cmd.env("ZK_SERVER", blank).args(["ls", "/"]);
+        usage_error(
+            cmd,
+            "error: ZK_SERVER is empty; set it to host:port[,host:port...][/chroot] or unset it",
+        );
+    }
+}
+
 #[tokio::test]
 async fn invalid_path_missing_node_bad_version() {
     let zk = Zk::new().await;

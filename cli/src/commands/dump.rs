@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use zk_client::proto::path;
 use zk_client::{Acl, Client, CreateOptions, Error};
 
+use super::acl::{format_acl, parse_acl};
 use crate::cli::{DumpArgs, LoadArgs};
-use crate::commands::parse_acl;
 use crate::error::{CliError, Result};
 use crate::output::{DataView, Output, Render};
 
@@ -134,7 +134,7 @@ pub(crate) async fn read(client: &Client, root: &str) -> Result<DumpNode> {
 }
 
 fn acl_strings(acl: &[Acl]) -> Vec<String> {
-    let entries: Vec<String> = acl.iter().map(crate::commands::format_acl).collect();
+    let entries: Vec<String> = acl.iter().map(format_acl).collect();
     if entries.len() == 1 && entries[0] == OPEN_ACL {
         Vec::new()
     } else {
@@ -311,7 +311,7 @@ pub(crate) async fn load(client: &Client, args: LoadArgs, out: &mut Output) -> R
 
 /// An ACL in a form that compares equal regardless of entry order.
 fn acl_key(acl: &[Acl]) -> Vec<String> {
-    let mut entries: Vec<String> = acl.iter().map(crate::commands::format_acl).collect();
+    let mut entries: Vec<String> = acl.iter().map(format_acl).collect();
     entries.sort();
     entries
 }
