@@ -407,15 +407,19 @@ impl ClientBuilder {
     ///
     /// # Errors
     ///
-    /// A bad connect string; [`Error::Timeout`] when no server accepted a session within
-    /// the session timeout; [`Error::AuthFailed`] or [`Error::SessionExpired`] (a resumed
-    /// session) when the first handshake says so.
+    /// A bad connect string; [`Error::Io`] with the cause the last attempt met (refused,
+    /// a TLS failure, a peer that is not ZooKeeper, no answer to the handshake) when no
+    /// server accepted a session within the session timeout, else [`Error::Timeout`];
+    /// [`Error::AuthFailed`] or [`Error::SessionExpired`] (a resumed session) when the
+    /// first handshake says so.
     ///
     /// # Panics
     ///
     /// Outside a tokio runtime.
     pub async fn connect(self, hosts: &str) -> Result<Client> {
-        let wait = self.session_timeout.max(Duration::from_secs(1));
+        // A little longer than the session timeout, so the last attempt's own timeout (the
+        // session timeout divided among the hosts) fires first and names its cause.
+        let wait = self.session_timeout.max(Duration::from_secs(1)) * 11 / 10;
         let (client, task) = self.build(hosts)?;
         tokio::spawn(task);
         let mut state = client.state_watcher();

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use crate::path::{Chroot, PathError};
-use crate::rng::Rng;
+use crate::rng::SplitMix64;
 
 /// The port ZooKeeper listens on when a connect string gives none.
 pub const DEFAULT_PORT: u16 = 2181;
@@ -177,7 +177,7 @@ pub(crate) struct HostOrder {
 }
 
 impl HostOrder {
-    pub(crate) fn new(count: usize, rng: &mut Rng) -> Self {
+    pub(crate) fn new(count: usize, rng: &mut SplitMix64) -> Self {
         let mut order: Vec<HostIndex> = (0..count.max(1)).map(HostIndex).collect();
         rng.shuffle(&mut order);
         Self { order, next: 0 }
@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn host_order_cycles_through_every_host() {
-        let mut order = HostOrder::new(3, &mut Rng::new(9));
+        let mut order = HostOrder::new(3, &mut SplitMix64::new(9));
         let first: Vec<_> = (0..3).map(|_| order.next_host()).collect();
         assert!(first[2].1, "wrapped after the last host");
         let mut seen: Vec<usize> = first.iter().map(|(h, _)| h.0).collect();

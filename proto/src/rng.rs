@@ -99,16 +99,13 @@ impl SplitMix64 {
     }
 }
 
-/// The name the rest of this crate uses.
-pub(crate) type Rng = SplitMix64;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn same_seed_same_sequence() {
-        let (mut a, mut b) = (Rng::new(7), Rng::new(7));
+        let (mut a, mut b) = (SplitMix64::new(7), SplitMix64::new(7));
         assert_eq!(
             (0..8).map(|_| a.next_u64()).collect::<Vec<_>>(),
             (0..8).map(|_| b.next_u64()).collect::<Vec<_>>()
@@ -117,7 +114,7 @@ mod tests {
 
     #[test]
     fn below_stays_in_range_and_shuffle_permutes() {
-        let mut rng = Rng::new(1);
+        let mut rng = SplitMix64::new(1);
         assert!((0..1000).all(|_| rng.below(10) < 10));
         let mut items: Vec<u32> = (0..20).collect();
         rng.shuffle(&mut items);

@@ -40,7 +40,10 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use zk_proto::frame::{FrameDecoder, encode_frame};
-use zk_proto::records::{ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader, WatcherEvent};
+use zk_proto::records::{
+    ConnectRequest, ConnectResponse, ReplyHeader, RequestHeader, SyncRequest, SyncResponse,
+    WatcherEvent,
+};
 use zk_proto::xid::{NOTIFICATION_XID, PING_XID};
 use zk_proto::{ErrorCode, EventType, KeeperState, OpCode, Record, decode_exact};
 
@@ -380,8 +383,9 @@ impl MockConnection {
         Ok(())
     }
 
-    /// Answers pings, and every other request with an empty OK reply, until the client
-    /// closes the connection; returns the requests it answered.
+    /// Answers requests well-formed until the client closes the connection, and returns
+    /// them: pings, sync (its path back) and closeSession succeed, anything else gets
+    /// NONODE (a reply without a body).
     ///
     /// # Errors
     ///
@@ -390,7 +394,19 @@ impl MockConnection {
         let mut answered = Vec::new();
         while let Some(request) = self.read_request().await? {
             self.zxid += 1;
-            self.reply_header(request.xid, ErrorCode::Ok).await?;
+            match request.op_code {
+                OpCode::Sync => {
+                    let path = decode_exact::<SyncRequest>(&request.body)
+                        .map(|r| r.path)
+                        .unwrap_or_default();
+                    let zxid = self.zxid;
+                    let body = SyncResponse { path };
+                    self.reply(request.xid, zxid, ErrorCode::Ok, Some(&body))
+                        .await?;
+                }
+                OpCode::CloseSession => self.reply_header(request.xid, ErrorCode::Ok).await?,
+                _ => self.reply_header(request.xid, ErrorCode::NoNode).await?,
+            }
             let close = request.op_code == OpCode::CloseSession;
             answered.push(request);
             if close {

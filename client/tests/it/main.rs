@@ -4,6 +4,8 @@
 //! own chroot; the fault tests start their own servers or ensembles.
 
 mod faults;
+mod hostile;
+mod misuse;
 mod ops;
 mod pipeline;
 mod security;

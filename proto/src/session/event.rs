@@ -123,8 +123,9 @@ pub enum Event {
     },
     /// The session state changed.
     State(SessionState),
-    /// Why the session is about to drop the connection: the peer broke the protocol or
-    /// stopped answering. Always followed by [`Event::CloseConnection`].
+    /// Why the connection failed: the peer broke the protocol, stopped answering, or
+    /// closed the connection during the handshake. When the session drops the connection
+    /// itself, [`Event::CloseConnection`] follows.
     ConnectionFault(super::ConnectionFault),
     /// The session dropped the current connection itself (timeout, protocol error, close,
     /// a read-write server found): close the socket and do not feed it any more.

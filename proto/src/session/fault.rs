@@ -77,9 +77,12 @@ pub enum ConnectionFault {
     /// The dial did not complete in time.
     #[error("could not connect within {} ms", .0.as_millis())]
     ConnectTimeout(Duration),
-    /// No answer to the handshake in time.
-    #[error("no answer to the handshake within {} ms", .0.as_millis())]
+    /// No complete answer to the handshake in time.
+    #[error("no complete answer to the handshake within {} ms", .0.as_millis())]
     HandshakeTimeout(Duration),
+    /// The connection ended before the handshake was answered (the driver's cause).
+    #[error("the connection ended before the server answered the handshake ({0})")]
+    HandshakeClosed(String),
     /// Nothing received within the read timeout (two thirds of the session timeout).
     #[error("nothing received from the server within {} ms", .0.as_millis())]
     ReadTimeout(Duration),

@@ -39,7 +39,7 @@ use crate::frame::FrameDecoder;
 use crate::hosts::{HostIndex, HostOrder};
 use crate::path::Chroot;
 use crate::records::{AuthPacket, RemoveWatchesRequest, Request};
-use crate::rng::Rng;
+use crate::rng::SplitMix64;
 use crate::xid::XidCounter;
 use crate::{ErrorCode, OpCode, WatcherType};
 
@@ -114,7 +114,7 @@ pub struct Session {
     state: SessionState,
     conn: Conn,
     hosts: HostOrder,
-    rng: Rng,
+    rng: SplitMix64,
     timers: TimerTable,
     frames: FrameDecoder,
 
@@ -152,7 +152,7 @@ const NO_PASSWORD: [u8; crate::records::connect::PASSWORD_LEN] =
 impl Session {
     /// A session that will connect when first polled.
     pub fn new(config: SessionConfig, now: Instant) -> Self {
-        let mut rng = Rng::new(config.rng_seed);
+        let mut rng = SplitMix64::new(config.rng_seed);
         let hosts = HostOrder::new(config.host_count, &mut rng);
         let global = config.resume.clone();
         let (session_id, password) = global
@@ -359,6 +359,14 @@ impl Session {
             return;
         }
         tracing::debug!(?cause, "connection lost");
+        if matches!(self.conn, Conn::Handshaking { sent: true, .. }) {
+            let cause = match cause {
+                DisconnectCause::Eof => "closed by the server".to_owned(),
+                DisconnectCause::Io(e) | DisconnectCause::ConnectFailed(e) => e,
+            };
+            let fault = ConnectionFault::HandshakeClosed(cause);
+            self.events.push_back(Event::ConnectionFault(fault));
+        }
         self.connection_lost(now);
     }
 

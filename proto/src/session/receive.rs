@@ -111,14 +111,20 @@ impl Session {
         let Ok(header) = ReplyHeader::decode(&mut frame) else {
             return Err(Some(ConnectionFault::ShortHeader { len }));
         };
-        // The server answered something after the handshake: the connection works, so a
-        // later loss starts a fresh run of backoff.
+        self.handle_message(header, frame)?;
+        // The server answered something well-formed after the handshake: the connection
+        // works, so a later loss starts a fresh run of backoff.
         if let Some(link) = self.conn.link() {
             if !link.proven {
                 link.proven = true;
                 self.failures = 0;
             }
         }
+        Ok(())
+    }
+
+    /// A notification, a ping or auth answer, or a reply.
+    fn handle_message(&mut self, header: ReplyHeader, frame: Bytes) -> Result<(), Abort> {
         match header.xid {
             NOTIFICATION_XID => {
                 let event = decode_exact::<WatcherEvent>(&frame)

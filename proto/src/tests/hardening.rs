@@ -140,7 +140,20 @@ fn a_silent_peer_is_named_in_the_fault() {
     let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
     assert_eq!(
         fault_of(&events).as_deref(),
-        Some("no answer to the handshake within 6000 ms")
+        Some("no complete answer to the handshake within 6000 ms")
+    );
+}
+
+#[test]
+fn a_connection_closed_during_the_handshake_is_named_in_the_fault() {
+    let (mut session, _) = answer_handshake(&[0, 0, 0, 36, 0, 0]);
+    session.handle_disconnected(Instant::now(), crate::session::DisconnectCause::Eof);
+    let events: Vec<Event> = std::iter::from_fn(|| session.poll_event()).collect();
+    assert_eq!(
+        fault_of(&events).as_deref(),
+        Some(
+            "the connection ended before the server answered the handshake (closed by the server)"
+        )
     );
 }
 
