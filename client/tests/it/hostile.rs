@@ -517,23 +517,32 @@ async fn hostile_soak() {
             })
         }),
     ];
-    println!("| case | calls made | completed | dials | dials/s | RSS start → end |");
+    println!("| case | calls made | completed | timed out | dials | dials/s | RSS start → end |");
     for (case, script) in cases {
         let server = MockServer::start(script).await.unwrap();
-        let (zk, task) = builder().build(&server.connect_string()).unwrap();
+        // No connection to the flapping server lasts long enough to send a request: calls
+        // there wait for one and end at their deadline. Everywhere else no call may time out.
+        let (zk, task) = builder()
+            .request_timeout(SESSION * 2)
+            .build(&server.connect_string())
+            .unwrap();
         tokio::spawn(task);
         let rss_start = rss_kib();
         let started = Instant::now();
         let made = Arc::new(AtomicUsize::new(0));
         let done = Arc::new(AtomicUsize::new(0));
+        let timeouts = Arc::new(AtomicUsize::new(0));
         let mut workers = Vec::new();
         for _ in 0..8 {
             let (zk, made, done) = (zk.clone(), made.clone(), done.clone());
+            let timeouts = timeouts.clone();
             let until = started + Duration::from_secs(secs);
             workers.push(tokio::spawn(async move {
                 while Instant::now() < until {
                     made.fetch_add(1, Ordering::Relaxed);
-                    let _ = zk.get_data("/a").await;
+                    if let Err(Error::Timeout(_)) = zk.get_data("/a").await {
+                        timeouts.fetch_add(1, Ordering::Relaxed);
+                    }
                     done.fetch_add(1, Ordering::Relaxed);
                     if !zk.state().is_connected() {
                         tokio::time::sleep(Duration::from_millis(5)).await;
@@ -552,12 +561,18 @@ async fn hostile_soak() {
         let dials = server.connections();
         let rss_end = rss_kib();
         println!(
-            "| {case} | {made} | {done} | {dials} | {:.1} | {:.1} → {:.1} MB |",
+            "| {case} | {made} | {done} | {} | {dials} | {:.1} | {:.1} → {:.1} MB |",
+            timeouts.load(Ordering::Relaxed),
             dials as f64 / elapsed.as_secs_f64(),
             rss_start as f64 / 1024.0,
             rss_end as f64 / 1024.0
         );
         assert_eq!(made, done, "{case}");
+        let timeouts = timeouts.load(Ordering::Relaxed);
+        assert!(
+            timeouts == 0 || case == "handshake then garbage",
+            "{case}: {timeouts} calls timed out"
+        );
         // A connection that answered some requests before breaking is reconnected at once;
         // the others back off.
         let answers_first = matches!(case, "unknown xid" | "short reply body");
