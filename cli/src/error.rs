@@ -132,12 +132,12 @@ pub(crate) fn describe(e: &Error) -> String {
 mod tests {
     use std::sync::Arc;
 
-    use zk_client::Context;
+    use zk_client::ErrorContext;
 
     use super::*;
 
-    fn ctx(op: &'static str, path: &str) -> Context {
-        Context::new(op, Some(Arc::from(path)))
+    fn ctx(op: &'static str, path: &str) -> ErrorContext {
+        ErrorContext::new(op, Some(Arc::from(path)))
     }
 
     #[test]

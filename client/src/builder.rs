@@ -10,7 +10,7 @@ use proto::session::{ReconnectPolicy, Session, SessionConfig, SessionState};
 
 use crate::client::{Client, Inner};
 use crate::connector::{Connector, TcpConnector};
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, ErrorContext, Result};
 use crate::task::SessionTask;
 #[cfg(feature = "tls")]
 use crate::tls::TlsOptions;
@@ -90,6 +90,33 @@ impl Default for ClientBuilder {
             rng_seed: None,
             resume: None,
         }
+    }
+}
+
+impl Client {
+    /// A builder with the defaults.
+    ///
+    /// ```
+    /// let builder = zk_client::Client::builder();
+    /// # let _ = builder;
+    /// ```
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// Connects with the defaults; see [`ClientBuilder::connect`].
+    ///
+    /// # Errors
+    ///
+    /// As [`ClientBuilder::connect`].
+    ///
+    /// ```no_run
+    /// # async fn _example() -> zk_client::Result<()> {
+    /// let client = zk_client::Client::connect("127.0.0.1:2181").await?;
+    /// # let _ = client; Ok(()) }
+    /// ```
+    pub async fn connect(hosts: &str) -> Result<Self> {
+        Self::builder().connect(hosts).await
     }
 }
 
@@ -324,7 +351,7 @@ impl ClientBuilder {
     /// # drop(client); task.abort(); Ok(()) }
     /// ```
     pub fn build(self, hosts: &str) -> Result<(Client, SessionTask)> {
-        let context = || Context::new("connect", None);
+        let context = || ErrorContext::new("connect", None);
         let connect_string: ConnectString = hosts.parse().map_err(|e| match e {
             proto::hosts::ConnectStringError::InvalidChroot(p) => Error::InvalidPath(context(), p),
             _ => Error::InvalidArgument(context(), "invalid connect string"),
@@ -428,7 +455,7 @@ impl ClientBuilder {
             state.wait_for(|s| s.is_connected() || s.is_terminal()),
         )
         .await;
-        let context = || Context::new("connect", None);
+        let context = || ErrorContext::new("connect", None);
         match reached {
             Ok(Ok(s)) if s.is_connected() => Ok(client),
             Ok(Ok(SessionState::AuthFailed)) => Err(Error::AuthFailed(context())),

@@ -9,14 +9,14 @@ use proto::path::PathError;
 /// The operation and path an error belongs to.
 #[derive(Clone, Debug, Default, Eq, PartialEq)]
 #[non_exhaustive]
-pub struct Context {
+pub struct ErrorContext {
     /// The operation, in ZooKeeper's RPC name (`getData`, `create`, `multi`, ...).
     pub op: &'static str,
     /// The path it acted on, as the client named it (for a multi: the op that failed).
     pub path: Option<Arc<str>>,
 }
 
-impl Context {
+impl ErrorContext {
     /// A context for `op` on `path`.
     pub fn new(op: &'static str, path: impl Into<Option<Arc<str>>>) -> Self {
         Self {
@@ -26,7 +26,7 @@ impl Context {
     }
 }
 
-impl fmt::Display for Context {
+impl fmt::Display for ErrorContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.path {
             Some(path) => write!(f, "{} {path}", self.op),
@@ -44,7 +44,7 @@ macro_rules! errors {
         ///
         /// Server results are variants named after ZooKeeper's codes; client conditions
         /// (connection loss, expiry, deadlines, bad arguments) follow. Every variant carries
-        /// the [`Context`] of the operation, so messages read
+        /// the [`ErrorContext`] of the operation, so messages read
         /// `getData /app/config: no node`.
         ///
         /// ```
@@ -62,25 +62,25 @@ macro_rules! errors {
         #[derive(Clone, Debug, Eq, PartialEq, thiserror::Error)]
         #[non_exhaustive]
         pub enum Error {
-            $( $(#[$smeta])* #[error("{0}: {msg}", msg = $smsg)] $svariant(Context), )*
-            $( $(#[$cmeta])* #[error("{0}: {msg}", msg = $cmsg)] $cvariant(Context), )*
+            $( $(#[$smeta])* #[error("{0}: {msg}", msg = $smsg)] $svariant(ErrorContext), )*
+            $( $(#[$cmeta])* #[error("{0}: {msg}", msg = $cmsg)] $cvariant(ErrorContext), )*
             /// A server result this client does not know.
             #[error("{0}: server error {1}")]
-            Other(Context, i32),
+            Other(ErrorContext, i32),
             /// An invalid path argument.
             #[error("{0}: invalid path: {1}")]
-            InvalidPath(Context, PathError),
+            InvalidPath(ErrorContext, PathError),
             /// An invalid argument other than a path.
             #[error("{0}: {1}")]
-            InvalidArgument(Context, &'static str),
+            InvalidArgument(ErrorContext, &'static str),
             /// The connection failed with an I/O error.
             #[error("{0}: {1}")]
-            Io(Context, IoError),
+            Io(ErrorContext, IoError),
         }
 
         impl Error {
             /// The error for a ZooKeeper result code.
-            pub fn from_code(code: ErrorCode, context: Context) -> Self {
+            pub fn from_code(code: ErrorCode, context: ErrorContext) -> Self {
                 match code {
                     $( ErrorCode::$code => Self::$svariant(context), )*
                     ErrorCode::ConnectionLoss => Self::ConnectionLoss(context),
@@ -93,7 +93,7 @@ macro_rules! errors {
             }
 
             /// The operation and path.
-            pub fn context(&self) -> &Context {
+            pub fn context(&self) -> &ErrorContext {
                 match self {
                     $( Self::$svariant(c) )|* => c,
                     $( Self::$cvariant(c) )|* => c,
@@ -180,6 +180,9 @@ errors! {
         QueueFull, "request queue full";
         /// The request is larger than the frame limit (`jute.maxbuffer`).
         TooLarge, "request exceeds the maximum frame size";
+        /// The server answered with a reply of another type than the request's (a
+        /// server bug, or not a ZooKeeper server).
+        UnexpectedReply, "unexpected reply from the server";
     }
 }
 
@@ -189,9 +192,9 @@ impl Error {
     /// [`is_connection_loss`](Self::is_connection_loss).
     ///
     /// ```
-    /// use zk_client::{Context, Error};
-    /// assert!(Error::ConnectionLoss(Context::default()).is_retryable());
-    /// assert!(!Error::NoNode(Context::default()).is_retryable());
+    /// use zk_client::{ErrorContext, Error};
+    /// assert!(Error::ConnectionLoss(ErrorContext::default()).is_retryable());
+    /// assert!(!Error::NoNode(ErrorContext::default()).is_retryable());
     /// ```
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -265,17 +268,17 @@ mod tests {
     fn messages_name_op_and_path() {
         let e = Error::from_code(
             ErrorCode::NoNode,
-            Context::new("getData", Some(Arc::from("/a"))),
+            ErrorContext::new("getData", Some(Arc::from("/a"))),
         );
         assert_eq!(e.to_string(), "getData /a: no node");
         assert_eq!(e.code(), Some(ErrorCode::NoNode));
-        let e = Error::from_code(ErrorCode::Unknown(-999), Context::new("sync", None));
+        let e = Error::from_code(ErrorCode::Unknown(-999), ErrorContext::new("sync", None));
         assert_eq!(e.to_string(), "sync: server error -999");
     }
 
     #[test]
     fn classification() {
-        let c = Context::default;
+        let c = ErrorContext::default;
         assert!(Error::SessionExpired(c()).is_terminal());
         assert!(Error::Closed(c()).is_terminal());
         assert!(!Error::ConnectionLoss(c()).is_terminal());

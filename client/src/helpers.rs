@@ -2,7 +2,8 @@
 
 use proto::path;
 
-use crate::client::{Client, validate};
+use crate::call::validate;
+use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::options::CreateOptions;
 
@@ -134,7 +135,7 @@ impl Client {
             }
         }
         Err(last.unwrap_or_else(|| {
-            Error::NotEmpty(crate::error::Context::new("delete", Some(root.into())))
+            Error::NotEmpty(crate::error::ErrorContext::new("delete", Some(root.into())))
         }))
     }
 }

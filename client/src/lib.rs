@@ -72,9 +72,27 @@
 //!   3.9.3; see [`local_expiry_percent`](ClientBuilder::local_expiry_percent)).
 //! - Authentication failure is terminal too ([`Error::AuthFailed`]). Closing
 //!   ([`Client::close`], or dropping every handle) deletes the session's ephemeral nodes.
+//! - Every request gets exactly one outcome, whatever the network does: its reply, or an
+//!   error (a reply that does not decode fails it with [`Error::ConnectionLoss`], like the
+//!   others in flight on that connection).
 //! - Nothing received from the network can make the client panic or allocate without
 //!   bound: frames above [`max_frame_len`](ClientBuilder::max_frame_len) and malformed
 //!   replies drop the connection, which is then re-established.
+//!   [`Client::last_connect_error`] says what the last failed attempt met ("the server
+//!   sent a 2147483647-byte frame (the limit is 1048575); is this a ZooKeeper port?", "no
+//!   complete answer to the handshake within 10000 ms"), and [`ClientBuilder::connect`]
+//!   returns it when no server gave a session.
+//! - Backoff starts again only once a connection has proven to work (the server
+//!   answered after the handshake), so a server that breaks every connection right after
+//!   the handshake is dialled at most about twice a second.
+//! - [`Client::close`] is idempotent and returns at once once the session has ended
+//!   (closed, expired, authentication failed), from any handle.
+//! - On ZooKeeper 3.8, a server keeps one watch mode per path and session in each of its
+//!   two watch tables (ZOOKEEPER-4466), so a persistent watch and a one-shot watch on the
+//!   same path disturb each other; the client re-arms what the server dropped, so each
+//!   fires as it should. (A persistent and a persistent recursive watch on the very same
+//!   path cannot both be kept whole on 3.8: the recursive one is kept, and the
+//!   persistent one may miss child events.)
 //!
 //! # Watchers
 //!
@@ -138,11 +156,12 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod builder;
-mod calls;
+mod call;
 mod client;
 pub mod connector;
 mod error;
 mod helpers;
+mod in_flight;
 mod low_water;
 mod multi;
 mod ops;
@@ -151,12 +170,13 @@ mod sasl;
 mod task;
 #[cfg(feature = "tls")]
 mod tls;
+mod transport;
 mod watcher;
 mod write_hold;
 
 pub use builder::ClientBuilder;
 pub use client::Client;
-pub use error::{Context, Error, IoError, Result};
+pub use error::{Error, ErrorContext, IoError, Result};
 pub use multi::{MultiBuilder, MultiReadBuilder, OpResult, ReadResult};
 pub use options::{CreateOptions, acl};
 pub use proto::hosts::Host;

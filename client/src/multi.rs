@@ -7,8 +7,9 @@ use bytes::Bytes;
 use proto::records::*;
 use proto::{ErrorCode, OpCode, path};
 
+use crate::call::Call;
 use crate::client::Client;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, ErrorContext, Result};
 use crate::options::CreateOptions;
 
 /// The result of one op of a successful [`MultiBuilder::commit`].
@@ -46,7 +47,7 @@ struct Batch {
 struct Answered {
     response: MultiResponse,
     paths: Vec<Arc<str>>,
-    context: Context,
+    context: ErrorContext,
 }
 
 impl Batch {
@@ -74,7 +75,7 @@ impl Batch {
 
     fn validated(&self, path: &str) -> Result<()> {
         path::validate(path)
-            .map_err(|e| Error::InvalidPath(Context::new(self.op, Some(Arc::from(path))), e))
+            .map_err(|e| Error::InvalidPath(ErrorContext::new(self.op, Some(Arc::from(path))), e))
     }
 
     /// Sends the ops now (nothing at all when there are none) and awaits the response.
@@ -92,29 +93,24 @@ impl Batch {
         let pending = match error {
             Some(e) => Err(e),
             None if ops.is_empty() => Ok(None),
-            None => client
-                .submit(
-                    op,
-                    None,
-                    op_code,
-                    Request::Multi(MultiRequest { ops }),
-                    None,
-                )
-                .map(Some),
+            None => {
+                let call = Call::new(op_code, Request::Multi(MultiRequest { ops })).named(op);
+                client.send(call).map(Some)
+            }
         };
         async move {
             let Some(pending) = pending? else {
                 return Ok(None);
             };
             let context = pending.context().clone();
-            match pending.reply().await?.0 {
-                Response::Multi(response) => Ok(Some(Answered {
-                    response,
-                    paths,
-                    context,
-                })),
-                _ => Err(Error::from_code(ErrorCode::MarshallingError, context)),
-            }
+            let (response, _, _) = pending.reply().await?;
+            let response = MultiResponse::try_from(response)
+                .map_err(|_| Error::UnexpectedReply(context.clone()))?;
+            Ok(Some(Answered {
+                response,
+                paths,
+                context,
+            }))
         }
     }
 }
@@ -159,7 +155,7 @@ impl MultiBuilder {
                     }
                     Request::Create(r) => Ok(MultiOp::Create2(r)),
                     _ => Err(Error::InvalidArgument(
-                        Context::new("multi", Some(Arc::from(path))),
+                        ErrorContext::new("multi", Some(Arc::from(path))),
                         "not a create",
                     )),
                 });
@@ -226,7 +222,7 @@ impl MultiBuilder {
             if let Some((index, code)) = response.first_error() {
                 return Err(Error::from_code(
                     code,
-                    Context::new("multi", paths.get(index).cloned()),
+                    ErrorContext::new("multi", paths.get(index).cloned()),
                 ));
             }
             response
@@ -331,7 +327,7 @@ impl MultiReadBuilder {
                 .into_iter()
                 .zip(paths)
                 .map(|(result, path)| {
-                    let context = || Context::new("multiRead", Some(Arc::clone(&path)));
+                    let context = || ErrorContext::new("multiRead", Some(Arc::clone(&path)));
                     match result {
                         MultiResult::GetData(r) => {
                             Ok(ReadResult::Data(r.data.unwrap_or_default(), r.stat))

@@ -7,11 +7,13 @@ use std::sync::Arc;
 use bytes::Bytes;
 use proto::path;
 use proto::records::*;
+use proto::session::RequestId;
 use proto::{AddWatchMode, ErrorCode, OpCode, WatcherType};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::client::{Client, Pending, invalid_path, unexpected, version_arg};
-use crate::error::{Context, Error, Result};
+use crate::call::{Call, Finish, Pending, code_error, invalid_path, version_arg};
+use crate::client::Client;
+use crate::error::{Error, ErrorContext, Result};
 use crate::multi::{MultiBuilder, MultiReadBuilder};
 use crate::options::CreateOptions;
 use crate::task::{Command, WatchSink};
@@ -45,27 +47,21 @@ impl Client {
         data: &[u8],
         options: &CreateOptions,
     ) -> impl Future<Output = Result<(String, Stat)>> + Send + 'static + use<> {
-        let pending = self
-            .create_request(path, data, options)
-            .and_then(|request| {
-                self.submit(
-                    "create",
-                    Some(path),
-                    options.mode.op_code(true),
-                    request,
-                    None,
-                )
-            });
-        let created = self.finish(pending, |response, _, context| match response {
-            Response::Create2(r) => Ok((r.path, Some(r.stat))),
-            Response::Create(r) => Ok((r.path, None)),
-            _ => Err(unexpected(context.clone())),
-        });
+        let created = match self.create_request(path, data, options) {
+            Ok(request) => {
+                let call = Call::new(options.mode.op_code(true), request).named("create");
+                self.call(call.naming(path), Created::keep)
+            }
+            Err(error) => Finish::failed(error),
+        };
         let client = self.clone();
         async move {
             match created.await? {
-                (path, Some(stat)) => Ok((path, stat)),
-                (path, None) => {
+                Created {
+                    path,
+                    stat: Some(stat),
+                } => Ok((path, stat)),
+                Created { path, stat: None } => {
                     // A server before 3.5: read the Stat (boxed, as this is rare).
                     let stat = Box::pin(client.exists(&path)).await?.unwrap_or_default();
                     Ok((path, stat))
@@ -87,7 +83,7 @@ impl Client {
             path::validate(path)
         };
         check.map_err(|e| invalid_path("create", path, e))?;
-        let context = || Context::new("create", Some(Arc::from(path)));
+        let context = || ErrorContext::new("create", Some(Arc::from(path)));
         let data = Bytes::copy_from_slice(data);
         match (mode.is_ttl(), options.ttl) {
             (true, Some(ttl)) => {
@@ -133,7 +129,7 @@ impl Client {
             path: path.to_owned(),
             version: version_arg(version),
         });
-        self.path_op("delete", path, OpCode::Delete, request, |_| Some(()))
+        self.call(Call::new(OpCode::Delete, request).on(path), |(), _| ())
     }
 
     /// The Stat of a node, or `None` when it does not exist.
@@ -153,25 +149,20 @@ impl Client {
         &self,
         path: &str,
     ) -> impl Future<Output = Result<Option<Stat>>> + Send + 'static + use<> {
-        let pending = self.exists_request(path, false, None);
-        async move {
-            let pending = pending?;
-            let context = pending.context().clone();
-            match pending.reply().await {
-                Ok((Response::Exists(r), _, _)) => Ok(Some(r.stat)),
-                Ok(_) => Err(unexpected(context)),
-                Err(Error::NoNode(_)) => Ok(None),
-                Err(e) => Err(e),
-            }
-        }
+        let pending = self.exists_request(path, None);
+        async move { Ok(exists_reply(pending?).await?.0) }
     }
 
-    fn exists_request(&self, path: &str, watch: bool, sink: Option<WatchSink>) -> Result<Pending> {
+    fn exists_request(&self, path: &str, sink: Option<WatchSink>) -> Result<Pending> {
         let request = Request::Exists(ExistsRequest {
             path: path.to_owned(),
-            watch,
+            watch: sink.is_some(),
         });
-        self.submit_path("exists", path, OpCode::Exists, request, sink)
+        let call = Call::new(OpCode::Exists, request).on(path);
+        self.send(match sink {
+            Some(sink) => call.watch(sink),
+            None => call,
+        })
     }
 
     /// Like [`exists`](Self::exists), and leaves a watch that fires when the node is
@@ -194,19 +185,10 @@ impl Client {
         path: &str,
     ) -> impl Future<Output = Result<(Option<Stat>, OneshotWatcher)>> + Send + 'static + use<> {
         let (tx, rx) = oneshot::channel();
-        let pending = self.exists_request(path, true, Some(WatchSink::Oneshot(tx)));
+        let pending = self.exists_request(path, Some(WatchSink::Oneshot(tx)));
         let client = self.clone();
         async move {
-            let pending = pending?;
-            let context = pending.context().clone();
-            // The server answers NONODE for a missing node, and still sets the watch.
-            let (result, id, _) = pending.await?;
-            let stat = match result {
-                Ok(Response::Exists(r)) => Some(r.stat),
-                Ok(_) => return Err(unexpected(context)),
-                Err(ErrorCode::NoNode) => None,
-                Err(code) => return Err(Error::from_code(code, context)),
-            };
+            let (stat, id) = exists_reply(pending?).await?;
             Ok((stat, OneshotWatcher::new(rx, client.remover(id))))
         }
     }
@@ -228,24 +210,14 @@ impl Client {
         &self,
         path: &str,
     ) -> impl Future<Output = Result<(Bytes, Stat)>> + Send + 'static + use<> {
-        let pending = self.get_data_request(path, false, None);
-        self.finish(pending, |response, _, context| match response {
-            Response::GetData(r) => Ok((r.data.unwrap_or_default(), r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
-    }
-
-    fn get_data_request(
-        &self,
-        path: &str,
-        watch: bool,
-        sink: Option<WatchSink>,
-    ) -> Result<Pending> {
         let request = Request::GetData(GetDataRequest {
             path: path.to_owned(),
-            watch,
+            watch: false,
         });
-        self.submit_path("getData", path, OpCode::GetData, request, sink)
+        self.call(
+            Call::new(OpCode::GetData, request).on(path),
+            |r: GetDataResponse, _| (r.data.unwrap_or_default(), r.stat),
+        )
     }
 
     /// Like [`get_data`](Self::get_data), and leaves a watch that fires when the data
@@ -267,16 +239,19 @@ impl Client {
         path: &str,
     ) -> impl Future<Output = Result<(Bytes, Stat, OneshotWatcher)>> + Send + 'static + use<> {
         let (tx, rx) = oneshot::channel();
-        let pending = self.get_data_request(path, true, Some(WatchSink::Oneshot(tx)));
+        let request = Request::GetData(GetDataRequest {
+            path: path.to_owned(),
+            watch: true,
+        });
+        let call = Call::new(OpCode::GetData, request).on(path);
         let client = self.clone();
-        self.finish(pending, move |response, id, context| match response {
-            Response::GetData(r) => Ok((
-                r.data.unwrap_or_default(),
-                r.stat,
-                OneshotWatcher::new(rx, client.remover(id)),
-            )),
-            _ => Err(unexpected(context.clone())),
-        })
+        self.call(
+            call.watch(WatchSink::Oneshot(tx)),
+            move |r: GetDataResponse, id| {
+                let watcher = OneshotWatcher::new(rx, client.remover(id));
+                (r.data.unwrap_or_default(), r.stat, watcher)
+            },
+        )
     }
 
     /// Sets the data of a node, if its version is `version` (`None`: any version), and
@@ -304,15 +279,9 @@ impl Client {
             data: Bytes::copy_from_slice(data),
             version: version_arg(version),
         });
-        self.path_op(
-            "setData",
-            path,
-            OpCode::SetData,
-            request,
-            |response| match response {
-                Response::SetData(r) => Some(r.stat),
-                _ => None,
-            },
+        self.call(
+            Call::new(OpCode::SetData, request).on(path),
+            |r: SetDataResponse, _| r.stat,
         )
     }
 
@@ -333,24 +302,21 @@ impl Client {
         &self,
         path: &str,
     ) -> impl Future<Output = Result<(Vec<String>, Stat)>> + Send + 'static + use<> {
-        let pending = self.get_children_request(path, false, None);
-        self.finish(pending, |response, _, context| match response {
-            Response::GetChildren2(r) => Ok((r.children, r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
+        self.call(
+            Self::get_children_call(path, false),
+            |r: GetChildren2Response, _| (r.children, r.stat),
+        )
     }
 
-    fn get_children_request(
-        &self,
-        path: &str,
-        watch: bool,
-        sink: Option<WatchSink>,
-    ) -> Result<Pending> {
+    /// getChildren2 (the children and the parent's Stat), reported as getChildren.
+    fn get_children_call(path: &str, watch: bool) -> Call<'_> {
         let request = Request::GetChildren2(GetChildren2Request {
             path: path.to_owned(),
             watch,
         });
-        self.submit_path("getChildren", path, OpCode::GetChildren2, request, sink)
+        Call::new(OpCode::GetChildren2, request)
+            .named("getChildren")
+            .on(path)
     }
 
     /// Like [`get_children`](Self::get_children), and leaves a watch that fires when a
@@ -372,15 +338,11 @@ impl Client {
     ) -> impl Future<Output = Result<(Vec<String>, Stat, OneshotWatcher)>> + Send + 'static + use<>
     {
         let (tx, rx) = oneshot::channel();
-        let pending = self.get_children_request(path, true, Some(WatchSink::Oneshot(tx)));
+        let call = Self::get_children_call(path, true).watch(WatchSink::Oneshot(tx));
         let client = self.clone();
-        self.finish(pending, move |response, id, context| match response {
-            Response::GetChildren2(r) => Ok((
-                r.children,
-                r.stat,
-                OneshotWatcher::new(rx, client.remover(id)),
-            )),
-            _ => Err(unexpected(context.clone())),
+        self.call(call, move |r: GetChildren2Response, id| {
+            let watcher = OneshotWatcher::new(rx, client.remover(id));
+            (r.children, r.stat, watcher)
         })
     }
 
@@ -403,15 +365,9 @@ impl Client {
         let request = Request::GetAllChildrenNumber(GetAllChildrenNumberRequest {
             path: path.to_owned(),
         });
-        self.path_op(
-            "getAllChildrenNumber",
-            path,
-            OpCode::GetAllChildrenNumber,
-            request,
-            |response| match response {
-                Response::GetAllChildrenNumber(r) => Some(r.total_number),
-                _ => None,
-            },
+        self.call(
+            Call::new(OpCode::GetAllChildrenNumber, request).on(path),
+            |r: GetAllChildrenNumberResponse, _| r.total_number,
         )
     }
 
@@ -431,24 +387,13 @@ impl Client {
         &self,
         prefix: &str,
     ) -> impl Future<Output = Result<Vec<String>>> + Send + 'static + use<> {
-        let pending = path::validate_sequential(prefix)
-            .map_err(|e| invalid_path("getEphemerals", prefix, e))
-            .and_then(|()| {
-                let request = Request::GetEphemerals(GetEphemeralsRequest {
-                    prefix_path: prefix.to_owned(),
-                });
-                self.submit(
-                    "getEphemerals",
-                    Some(prefix),
-                    OpCode::GetEphemerals,
-                    request,
-                    None,
-                )
-            });
-        self.finish(pending, |response, _, context| match response {
-            Response::GetEphemerals(r) => Ok(r.ephemerals),
-            _ => Err(unexpected(context.clone())),
-        })
+        let request = Request::GetEphemerals(GetEphemeralsRequest {
+            prefix_path: prefix.to_owned(),
+        });
+        self.call(
+            Call::new(OpCode::GetEphemerals, request).on_prefix(prefix),
+            |r: GetEphemeralsResponse, _| r.ephemerals,
+        )
     }
 
     /// The ACL and Stat of a node.
@@ -469,15 +414,9 @@ impl Client {
         let request = Request::GetAcl(GetAclRequest {
             path: path.to_owned(),
         });
-        self.path_op(
-            "getACL",
-            path,
-            OpCode::GetAcl,
-            request,
-            |response| match response {
-                Response::GetAcl(r) => Some((r.acl, r.stat)),
-                _ => None,
-            },
+        self.call(
+            Call::new(OpCode::GetAcl, request).on(path),
+            |r: GetAclResponse, _| (r.acl, r.stat),
         )
     }
 
@@ -505,15 +444,9 @@ impl Client {
             acl: acl.to_vec(),
             version: version_arg(version),
         });
-        self.path_op(
-            "setACL",
-            path,
-            OpCode::SetAcl,
-            request,
-            |response| match response {
-                Response::SetAcl(r) => Some(r.stat),
-                _ => None,
-            },
+        self.call(
+            Call::new(OpCode::SetAcl, request).on(path),
+            |r: SetAclResponse, _| r.stat,
         )
     }
 
@@ -534,7 +467,10 @@ impl Client {
         let request = Request::Sync(SyncRequest {
             path: path.to_owned(),
         });
-        self.path_op("sync", path, OpCode::Sync, request, |_| Some(()))
+        self.call(
+            Call::new(OpCode::Sync, request).on(path),
+            |_: SyncResponse, _| (),
+        )
     }
 
     /// Starts an atomic transaction of writes; see [`MultiBuilder`].
@@ -592,17 +528,12 @@ impl Client {
             path: path.to_owned(),
             mode,
         });
-        let pending = self.submit_path(
-            "addWatch",
-            path,
-            OpCode::AddWatch,
-            request,
-            Some(WatchSink::Persistent(tx)),
-        );
+        let call = Call::new(OpCode::AddWatch, request).on(path);
         let client = self.clone();
-        self.finish(pending, move |_, id, _| {
-            Ok(PersistentWatcher::new(rx, client.remover(id)))
-        })
+        self.call(
+            call.watch(WatchSink::Persistent(tx)),
+            move |_: ErrorResponse, id| PersistentWatcher::new(rx, client.remover(id)),
+        )
     }
 
     /// Removes this session's watches of `watcher_type` on a node, on the server and in
@@ -628,12 +559,9 @@ impl Client {
             path: path.to_owned(),
             watcher_type,
         });
-        self.path_op(
-            "removeWatches",
-            path,
-            OpCode::RemoveWatches,
-            request,
-            |_| Some(()),
+        self.call(
+            Call::new(OpCode::RemoveWatches, request).on(path),
+            |(), _| (),
         )
     }
 
@@ -659,9 +587,10 @@ impl Client {
             path: path.to_owned(),
             watcher_type,
         });
-        self.path_op("checkWatches", path, OpCode::CheckWatches, request, |_| {
-            Some(())
-        })
+        self.call(
+            Call::new(OpCode::CheckWatches, request).on(path),
+            |(), _| (),
+        )
     }
 
     /// The identities of this session (`ip`, `digest`, `sasl`, `x509`; 3.7+ servers).
@@ -680,11 +609,10 @@ impl Client {
     pub fn who_am_i(
         &self,
     ) -> impl Future<Output = Result<Vec<ClientInfo>>> + Send + 'static + use<> {
-        let pending = self.submit("whoAmI", None, OpCode::WhoAmI, Request::Empty(()), None);
-        self.finish(pending, |response, _, context| match response {
-            Response::WhoAmI(r) => Ok(r.client_info),
-            _ => Err(unexpected(context.clone())),
-        })
+        self.call(
+            Call::new(OpCode::WhoAmI, Request::Empty(())),
+            |r: WhoAmIResponse, _| r.client_info,
+        )
     }
 
     /// The ensemble configuration (`/zookeeper/config`, whatever the chroot) and its Stat.
@@ -707,17 +635,12 @@ impl Client {
             path: "/zookeeper/config".into(),
             watch: false,
         });
-        let pending = self.submit_with(
-            "getConfig",
-            Some("/zookeeper/config"),
-            OpCode::GetData,
-            request,
-            None,
-            true,
-        );
-        self.finish(pending, |response, _, context| match response {
-            Response::GetData(r) => Ok((r.data.unwrap_or_default(), r.stat)),
-            _ => Err(unexpected(context.clone())),
+        let call = Call::new(OpCode::GetData, request)
+            .named("getConfig")
+            .naming("/zookeeper/config")
+            .unrooted();
+        self.call(call, |r: GetDataResponse, _| {
+            (r.data.unwrap_or_default(), r.stat)
         })
     }
 
@@ -751,11 +674,10 @@ impl Client {
             new_members: new_members.map(str::to_owned),
             cur_config_id: from_config.unwrap_or(-1),
         });
-        let pending = self.submit("reconfig", None, OpCode::Reconfig, request, None);
-        self.finish(pending, |response, _, context| match response {
-            Response::GetData(r) => Ok((r.data.unwrap_or_default(), r.stat)),
-            _ => Err(unexpected(context.clone())),
-        })
+        self.call(
+            Call::new(OpCode::Reconfig, request),
+            |r: GetDataResponse, _| (r.data.unwrap_or_default(), r.stat),
+        )
     }
 
     /// Adds an authentication identity to the session (`digest` with `user:password`). It
@@ -801,4 +723,50 @@ impl Client {
             }
         }
     }
+}
+
+/// A created node's path, and its Stat: create2 answers with it; a server before 3.5 got
+/// create, which does not.
+struct Created {
+    path: String,
+    stat: Option<Stat>,
+}
+
+impl Created {
+    fn keep(self, _: RequestId) -> Self {
+        self
+    }
+}
+
+impl TryFrom<Response> for Created {
+    type Error = Response;
+
+    fn try_from(response: Response) -> std::result::Result<Self, Response> {
+        match response {
+            Response::Create2(r) => Ok(Self {
+                path: r.path,
+                stat: Some(r.stat),
+            }),
+            Response::Create(r) => Ok(Self {
+                path: r.path,
+                stat: None,
+            }),
+            other => Err(other),
+        }
+    }
+}
+
+/// The reply to exists: the Stat, or `None` for a missing node (the server answers NONODE
+/// and still sets a watch); and the request id, which names that watch.
+async fn exists_reply(pending: Pending) -> Result<(Option<Stat>, RequestId)> {
+    let context = pending.context().clone();
+    let reply = pending.await?;
+    let stat = match reply.result {
+        Ok(response) => ExistsResponse::try_from(response)
+            .map(|r| Some(r.stat))
+            .map_err(|_| Error::UnexpectedReply(context))?,
+        Err(ErrorCode::NoNode) => None,
+        Err(code) => return Err(code_error(code, &context)),
+    };
+    Ok((stat, reply.id))
 }

@@ -9,30 +9,32 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use proto::hosts::{Host, HostIndex};
 use proto::records::{AuthPacket, Request, Response};
 use proto::session::{
     DisconnectCause, Event, Reply, RequestId, ServerMode, Session, SessionState, WatchKind,
 };
 use proto::{ErrorCode, KeeperState, OpCode};
-use tokio::io::AsyncWrite;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Sleep;
 
-use crate::calls::Calls;
-use crate::connector::{BoxConnection, ConnectFuture, Connector};
-use crate::error::{Context as ErrorContext, Error, Result};
+use crate::connector::{ConnectFuture, Connector};
+use crate::error::{Error, ErrorContext, Result};
+use crate::in_flight::InFlight;
 use crate::low_water::LowWater;
+use crate::transport::Transport;
 use crate::watcher::WatchedEvent;
 
-/// What a request's future receives: the result, the request id (which also names the
-/// watch it left) and the kind of that watch.
-pub(crate) type RawReply = (
-    std::result::Result<Response, ErrorCode>,
-    RequestId,
-    Option<WatchKind>,
-);
+/// What a request's future receives from the session.
+#[derive(Debug)]
+pub(crate) struct RawReply {
+    /// The response body, or the server's (or the session's) error code.
+    pub(crate) result: std::result::Result<Response, ErrorCode>,
+    /// The request id, which also names the watch the request left.
+    pub(crate) id: RequestId,
+    /// The kind of that watch, if it left one.
+    pub(crate) watch: Option<WatchKind>,
+}
 
 /// Where a watch's events go.
 #[derive(Debug)]
@@ -70,7 +72,7 @@ pub(crate) struct Shared {
     pub(crate) timeout: Duration,
 }
 
-struct Call {
+struct Waiter {
     reply: oneshot::Sender<RawReply>,
     watch: Option<WatchSink>,
 }
@@ -94,16 +96,12 @@ pub struct SessionTask {
     state_streams: Vec<mpsc::UnboundedSender<SessionState>>,
     close_waiters: Vec<oneshot::Sender<()>>,
 
-    calls: Calls<Call>,
+    calls: InFlight<Waiter>,
     watchers: HashMap<RequestId, WatchSink>,
 
-    conn: Option<BoxConnection>,
+    transport: Option<Transport>,
     dial: Option<(HostIndex, ConnectFuture)>,
     probe: Option<(HostIndex, ProbeFuture)>,
-    rbuf: BytesMut,
-    wbuf: BytesMut,
-    written: usize,
-    needs_flush: bool,
     timer: Pin<Box<Sleep>>,
     timer_at: Option<Instant>,
     sweep_due: bool,
@@ -129,33 +127,8 @@ pub(crate) struct Channels {
     pub(crate) shared: watch::Receiver<Shared>,
 }
 
-const READ_CHUNK: usize = 16 * 1024;
 /// Requests are encoded until this much is waiting, then written.
 const WRITE_HIGH_WATER: usize = 16 * 1024;
-/// The most buffer an idle connection keeps: a buffer grown for a large request or reply is
-/// given back once it is empty, so one 1 MB frame does not pin 1 MB for the connection's life.
-const RETAINED_BUFFER: usize = 64 * 1024;
-const WRITE_BUFFER: usize = 4096;
-
-/// Makes room for the next read. An empty buffer that has grown past [`RETAINED_BUFFER`],
-/// or is short of room, gets a new allocation: reserving would reclaim the old one, which
-/// may have grown for a large reply.
-fn make_read_room(rbuf: &mut BytesMut) {
-    let short = rbuf.capacity() - rbuf.len() < READ_CHUNK / 4;
-    if rbuf.is_empty() && (short || rbuf.capacity() > RETAINED_BUFFER) {
-        *rbuf = BytesMut::with_capacity(READ_CHUNK);
-    } else if short {
-        rbuf.reserve(READ_CHUNK);
-    }
-}
-
-/// Gives back a written-out buffer that grew past [`RETAINED_BUFFER`].
-fn shrink_written(wbuf: &mut BytesMut) {
-    wbuf.clear();
-    if wbuf.capacity() > RETAINED_BUFFER {
-        *wbuf = BytesMut::with_capacity(WRITE_BUFFER);
-    }
-}
 
 impl SessionTask {
     pub(crate) fn new(
@@ -186,15 +159,11 @@ impl SessionTask {
             shared_tx,
             state_streams: Vec::new(),
             close_waiters: Vec::new(),
-            calls: Calls::default(),
+            calls: InFlight::default(),
             watchers: HashMap::new(),
-            conn: None,
+            transport: None,
             dial: None,
             probe: None,
-            rbuf: BytesMut::with_capacity(READ_CHUNK),
-            wbuf: BytesMut::with_capacity(WRITE_BUFFER),
-            written: 0,
-            needs_flush: false,
             timer: Box::pin(tokio::time::sleep(Duration::from_secs(3600))),
             timer_at: None,
             sweep_due: false,
@@ -224,7 +193,7 @@ impl SessionTask {
                 } else {
                     self.session.submit(now, op_code, request)
                 };
-                self.calls.insert(id, Call { reply, watch });
+                self.calls.insert(id, Waiter { reply, watch });
             }
             Command::AddAuth(packet) => self.session.add_auth(now, packet),
             Command::Close(done) => {
@@ -246,14 +215,14 @@ impl SessionTask {
     }
 
     /// Delivers the session's events.
-    fn dispatch(&mut self) {
+    fn dispatch(&mut self, now: Instant) {
         while let Some(event) = self.session.poll_event() {
             match event {
                 Event::Reply(reply) => self.deliver_reply(reply),
                 Event::Watch { watchers, event } => {
                     let delivered = WatchedEvent::node(event.event_type, event.path);
                     for id in watchers {
-                        self.deliver_watch(id, &delivered);
+                        self.deliver_watch(id, &delivered, now);
                     }
                 }
                 Event::State(state) => self.state_changed(state),
@@ -275,12 +244,16 @@ impl SessionTask {
         if let (Some(_), Some(sink)) = (reply.watch, call.watch) {
             self.watchers.insert(reply.id, sink);
         }
-        let raw = (reply.result, reply.id, reply.watch);
+        let raw = RawReply {
+            result: reply.result,
+            id: reply.id,
+            watch: reply.watch,
+        };
         // The caller may have given up (deadline); nothing to do then.
         let _ = call.reply.send(raw);
     }
 
-    fn deliver_watch(&mut self, id: RequestId, event: &WatchedEvent) {
+    fn deliver_watch(&mut self, id: RequestId, event: &WatchedEvent, now: Instant) {
         match self.watchers.remove(&id) {
             Some(WatchSink::Oneshot(tx)) => {
                 let _ = tx.send(Ok(event.clone()));
@@ -289,7 +262,7 @@ impl SessionTask {
                 if tx.send(event.clone()).is_ok() {
                     self.watchers.insert(id, WatchSink::Persistent(tx));
                 } else {
-                    self.session.remove_watcher(Instant::now(), id);
+                    self.session.remove_watcher(now, id);
                 }
             }
             None => {}
@@ -353,13 +326,8 @@ impl SessionTask {
     }
 
     fn drop_connection(&mut self) {
-        self.conn = None;
+        self.transport = None;
         self.dial = None;
-        self.rbuf.clear();
-        make_read_room(&mut self.rbuf);
-        shrink_written(&mut self.wbuf);
-        self.written = 0;
-        self.needs_flush = false;
     }
 
     /// Forgets requests whose caller gave up (deadline) before they were sent.
@@ -416,19 +384,17 @@ impl SessionTask {
                 match result {
                     Ok(conn) => {
                         tracing::debug!(host = %self.hosts[host.0], "connected");
-                        self.conn = Some(conn);
+                        self.transport = Some(Transport::new(conn));
                         self.low_water.reset();
-                        self.session.handle_connected(Instant::now());
+                        self.session.handle_connected(now);
                     }
                     Err(error) => {
                         tracing::debug!(host = %self.hosts[host.0], %error, "connect failed");
                         let message = error.to_string();
                         self.shared_tx
                             .send_modify(|s| s.last_error = Some(error.into()));
-                        self.session.handle_disconnected(
-                            Instant::now(),
-                            DisconnectCause::ConnectFailed(message),
-                        );
+                        self.session
+                            .handle_disconnected(now, DisconnectCause::ConnectFailed(message));
                     }
                 }
                 true
@@ -436,33 +402,29 @@ impl SessionTask {
         }
     }
 
-    fn poll_read(&mut self, cx: &mut Context<'_>) -> bool {
+    fn poll_read(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let mut progress = false;
         loop {
-            let Some(conn) = self.conn.as_mut() else {
+            let Some(transport) = self.transport.as_mut() else {
                 return progress;
             };
-            make_read_room(&mut self.rbuf);
-            let room = self.rbuf.capacity() - self.rbuf.len();
-            match tokio_util::io::poll_read_buf(Pin::new(&mut **conn), cx, &mut self.rbuf) {
+            match transport.poll_read(cx) {
                 Poll::Pending => {
-                    let socket = crate::low_water::plain_tcp(&**conn);
                     let in_flight = self.session.in_flight();
-                    self.low_water.on_drained(socket, in_flight, Instant::now());
+                    self.low_water.on_drained(transport.tcp(), in_flight, now);
                     return progress;
                 }
-                Poll::Ready(Ok(0)) => {
-                    self.lost(DisconnectCause::Eof);
+                Poll::Ready(Ok((0, _))) => {
+                    self.lost(DisconnectCause::Eof, now);
                     return true;
                 }
-                Poll::Ready(Ok(n)) => {
-                    let now = Instant::now();
+                Poll::Ready(Ok((_, filled))) => {
                     self.low_water.on_read(now);
-                    self.session.handle_input(now, &mut self.rbuf);
+                    self.session.handle_input(now, transport.read_buffer());
                     // Deliver what arrived before reading more, so replies flow while a
                     // big response is still streaming in.
-                    self.dispatch();
-                    if n < room {
+                    self.dispatch(now);
+                    if !filled {
                         // A short read means the socket is drained: write what these
                         // replies led to before reading again.
                         return true;
@@ -470,77 +432,63 @@ impl SessionTask {
                     progress = true;
                 }
                 Poll::Ready(Err(error)) => {
-                    self.lost(DisconnectCause::Io(error.to_string()));
+                    self.lost(DisconnectCause::Io(error.to_string()), now);
                     return true;
                 }
             }
         }
     }
 
-    fn lost(&mut self, cause: DisconnectCause) {
+    fn lost(&mut self, cause: DisconnectCause, now: Instant) {
         self.drop_connection();
-        self.session.handle_disconnected(Instant::now(), cause);
+        self.session.handle_disconnected(now, cause);
     }
 
     fn fill_write_buffer(&mut self, now: Instant) {
-        if self.conn.is_none() {
+        if self.transport.is_none() {
             return;
         }
         if self.sweep_due && self.session.queued() > 0 {
             self.sweep_due = false;
             self.sweep_abandoned();
         }
-        if crate::write_hold::hold(
+        let Some(transport) = self.transport.as_mut() else {
+            return;
+        };
+        let hold = crate::write_hold::hold(
             self.session.in_flight(),
-            !self.wbuf.is_empty(),
+            transport.has_unwritten(),
             self.hold_threshold,
-        ) {
+        );
+        if hold {
             return;
         }
-        while self.wbuf.len() < WRITE_HIGH_WATER
-            && self.session.poll_transmit(now, &mut self.wbuf) > 0
-        {}
+        let out = transport.write_buffer();
+        while out.len() < WRITE_HIGH_WATER && self.session.poll_transmit(now, out) > 0 {}
     }
 
-    fn poll_write(&mut self, cx: &mut Context<'_>) -> bool {
-        let Some(conn) = self.conn.as_mut() else {
+    fn poll_write(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
+        let Some(transport) = self.transport.as_mut() else {
             return false;
         };
-        let mut progress = false;
-        while self.written < self.wbuf.len() {
-            match Pin::new(&mut *conn).poll_write(cx, &self.wbuf[self.written..]) {
-                Poll::Pending => return progress,
-                Poll::Ready(Ok(0)) => {
-                    self.lost(DisconnectCause::Eof);
-                    return true;
-                }
-                Poll::Ready(Ok(n)) => {
-                    self.written += n;
-                    self.needs_flush = true;
-                    progress = true;
-                }
-                Poll::Ready(Err(error)) => {
-                    self.lost(DisconnectCause::Io(error.to_string()));
-                    return true;
-                }
+        let wrote = match transport.poll_write(cx) {
+            Poll::Pending => return false,
+            Poll::Ready(Ok(wrote)) => wrote,
+            Poll::Ready(Err(error)) => {
+                self.lost(DisconnectCause::Io(error.to_string()), now);
+                return true;
             }
-        }
-        shrink_written(&mut self.wbuf);
-        self.written = 0;
-        if self.needs_flush {
-            match Pin::new(&mut *conn).poll_flush(cx) {
-                Poll::Pending => {}
-                Poll::Ready(Ok(())) => self.needs_flush = false,
-                Poll::Ready(Err(error)) => {
-                    self.lost(DisconnectCause::Io(error.to_string()));
-                    return true;
-                }
+        };
+        match transport.poll_flush(cx) {
+            Poll::Ready(Err(error)) => {
+                self.lost(DisconnectCause::Io(error.to_string()), now);
+                true
             }
+            _ => wrote,
         }
-        progress
     }
 
-    fn poll_probe(&mut self, cx: &mut Context<'_>) -> bool {
+    fn poll_probe(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         if self.probe.is_none() {
             let Some(host) = self.session.poll_probe() else {
                 return false;
@@ -556,13 +504,13 @@ impl SessionTask {
             Poll::Pending => false,
             Poll::Ready(mode) => {
                 self.probe = None;
-                self.session.handle_probe(Instant::now(), host, mode);
+                self.session.handle_probe(now, host, mode);
                 true
             }
         }
     }
 
-    fn poll_timer(&mut self, cx: &mut Context<'_>) -> bool {
+    fn poll_timer(&mut self, cx: &mut Context<'_>, now: Instant) -> bool {
         let Some(at) = self.session.poll_timeout() else {
             self.timer_at = None;
             return false;
@@ -578,7 +526,10 @@ impl SessionTask {
         }
         if self.timer.as_mut().poll(cx).is_ready() {
             self.timer_at = None;
-            self.session.handle_timeout(Instant::now());
+            // The sleep may have been armed for an earlier deadline since moved later, so
+            // only the clock says what is due; a deadline the turn's clock has not reached
+            // yet is armed again and fires on a later turn.
+            self.session.handle_timeout(now);
             if !self.session.state().is_connected() {
                 // Abandoned requests must not wait for a reconnect.
                 self.sweep_abandoned();
@@ -589,10 +540,7 @@ impl SessionTask {
     }
 
     fn poll_low_water(&mut self, cx: &mut Context<'_>) -> bool {
-        let socket = self
-            .conn
-            .as_ref()
-            .and_then(|c| crate::low_water::plain_tcp(&**c));
+        let socket = self.transport.as_ref().and_then(Transport::tcp);
         self.low_water.poll_watchdog(cx, socket)
     }
 
@@ -608,17 +556,18 @@ impl Future for SessionTask {
         let this = self.get_mut();
         // Bounded work per poll, so one busy client cannot starve its runtime thread.
         for _ in 0..64 {
+            // The clock is read once per turn and passed down.
             let now = Instant::now();
             let mut progress = this.poll_commands(cx, now);
             progress |= this.poll_dial(cx, now);
-            progress |= this.poll_read(cx);
-            this.dispatch();
+            progress |= this.poll_read(cx, now);
+            this.dispatch(now);
             this.fill_write_buffer(now);
-            progress |= this.poll_write(cx);
-            progress |= this.poll_probe(cx);
-            progress |= this.poll_timer(cx);
+            progress |= this.poll_write(cx, now);
+            progress |= this.poll_probe(cx, now);
+            progress |= this.poll_timer(cx, now);
             progress |= this.poll_low_water(cx);
-            this.dispatch();
+            this.dispatch(now);
             if this.finished() {
                 return Poll::Ready(());
             }
@@ -628,47 +577,5 @@ impl Future for SessionTask {
         }
         cx.waker().wake_by_ref();
         Poll::Pending
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_empty_read_buffer_does_not_reclaim_a_large_allocation() {
-        let mut rbuf = BytesMut::with_capacity(READ_CHUNK);
-        // A 1 MiB reply arrives; the buffer grows for it and the reply is split off.
-        rbuf.resize(1 << 20, 7);
-        let reply = rbuf.split().freeze();
-        drop(reply);
-        make_read_room(&mut rbuf);
-        assert!(rbuf.capacity() >= READ_CHUNK / 4);
-        assert!(rbuf.capacity() <= RETAINED_BUFFER, "{}", rbuf.capacity());
-        // An empty buffer with much room left from a large reply is given back too.
-        let mut grown = BytesMut::with_capacity(1 << 20);
-        make_read_room(&mut grown);
-        assert_eq!(grown.capacity(), READ_CHUNK);
-        // A partial frame that fills the buffer keeps its bytes and gets room after them.
-        rbuf.clear();
-        let partial: Vec<u8> = (0..rbuf.capacity() - 10).map(|i| i as u8).collect();
-        rbuf.extend_from_slice(&partial);
-        make_read_room(&mut rbuf);
-        assert_eq!(&rbuf[..], &partial[..]);
-        assert!(rbuf.capacity() - rbuf.len() >= READ_CHUNK);
-    }
-
-    #[test]
-    fn a_written_buffer_gives_back_what_a_large_request_grew() {
-        let mut wbuf = BytesMut::with_capacity(WRITE_BUFFER);
-        wbuf.resize(1 << 20, 7);
-        shrink_written(&mut wbuf);
-        assert!(wbuf.is_empty());
-        assert_eq!(wbuf.capacity(), WRITE_BUFFER);
-        // Within the limit it is kept, allocation and all.
-        wbuf.resize(RETAINED_BUFFER, 7);
-        let capacity = wbuf.capacity();
-        shrink_written(&mut wbuf);
-        assert_eq!(wbuf.capacity(), capacity);
     }
 }

@@ -10,7 +10,7 @@ use proto::session::{RequestId, SessionState};
 use proto::{EventType, KeeperState};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::error::{Context as ErrorContext, Error, Result};
+use crate::error::{Error, ErrorContext, Result};
 
 /// A watch notification.
 ///

@@ -55,6 +55,21 @@ macro_rules! body_enum {
                 }
             }
         }
+
+        $(
+            impl TryFrom<$name> for $ty {
+                type Error = $name;
+
+                /// The record, when the body holds one of this type; else the body back.
+                fn try_from(body: $name) -> Result<Self, $name> {
+                    match body {
+                        $name::$variant(record) => Ok(record),
+                        #[allow(unreachable_patterns, reason = "a body enum of one variant")]
+                        other => Err(other),
+                    }
+                }
+            }
+        )*
     };
 }
 
@@ -131,6 +146,10 @@ body_enum! {
     /// let body = Response::decode_body(OpCode::GetAllChildrenNumber, &mut &[0, 0, 0, 9][..])?;
     /// assert_eq!(body, Response::GetAllChildrenNumber(GetAllChildrenNumberResponse { total_number: 9 }));
     /// assert_eq!(Response::decode_body(OpCode::Delete, &mut &[][..])?, Response::Empty(()));
+    ///
+    /// // Each record type takes itself out of a body, and hands back any other body.
+    /// let total = GetAllChildrenNumberResponse::try_from(body).map(|r| r.total_number);
+    /// assert_eq!(total, Ok(9));
     /// # Ok::<(), zk_proto::DecodeError>(())
     /// ```
     pub enum Response {

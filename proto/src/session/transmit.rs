@@ -180,6 +180,22 @@ impl Session {
     /// a recursive entry that never fires.
     fn persistent_rearm(&self, request: &Request) -> Vec<Request> {
         let (path, child) = match request {
+            // A persistent watch would take the path's entries from a recursive one; the
+            // recursive one is added again after it (it covers the node's own events too).
+            Request::AddWatch(r) if r.mode == crate::AddWatchMode::Persistent => {
+                return self
+                    .watches
+                    .persistent_modes(&r.path)
+                    .into_iter()
+                    .filter(|mode| *mode == crate::AddWatchMode::PersistentRecursive)
+                    .map(|mode| {
+                        Request::AddWatch(AddWatchRequest {
+                            path: r.path.clone(),
+                            mode,
+                        })
+                    })
+                    .collect();
+            }
             Request::GetData(r) if r.watch => (&r.path, false),
             Request::Exists(r) if r.watch => (&r.path, false),
             Request::GetChildren(r) if r.watch => (&r.path, true),

@@ -329,6 +329,32 @@ fn child_watches_under_a_recursive_watch_are_rearmed_after_a_reconnect() {
     assert_eq!(fired(&sim, child), [children_changed("/q")]);
 }
 
+#[test]
+fn a_persistent_watch_added_after_a_recursive_one_keeps_the_recursive_one() {
+    let mut sim = Sim::new(config());
+    sim.connect();
+    sim.call(OpCode::Create, create("/q", CreateMode::Persistent))
+        .unwrap();
+    add_watch(&mut sim, "/q", AddWatchMode::PersistentRecursive);
+    add_watch(&mut sim, "/q", AddWatchMode::Persistent);
+    let modes: Vec<AddWatchMode> = sim
+        .received(OpCode::AddWatch)
+        .into_iter()
+        .map(|r| match r {
+            Request::AddWatch(r) => r.mode,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            AddWatchMode::PersistentRecursive,
+            AddWatchMode::Persistent,
+            AddWatchMode::PersistentRecursive
+        ]
+    );
+}
+
 /// One step of the liveness property.
 #[derive(Clone, Debug)]
 enum Action {

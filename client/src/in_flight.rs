@@ -9,14 +9,14 @@ use proto::session::RequestId;
 
 /// A map from request ids, which grow by one per insert, to `T`.
 #[derive(Debug)]
-pub(crate) struct Calls<T> {
+pub(crate) struct InFlight<T> {
     /// The id of `slots[0]`.
     base: u64,
     slots: VecDeque<Option<T>>,
     len: usize,
 }
 
-impl<T> Default for Calls<T> {
+impl<T> Default for InFlight<T> {
     fn default() -> Self {
         Self {
             base: 1,
@@ -26,7 +26,7 @@ impl<T> Default for Calls<T> {
     }
 }
 
-impl<T> Calls<T> {
+impl<T> InFlight<T> {
     /// Inserts the value of `id`; ids must be inserted in increasing order.
     pub(crate) fn insert(&mut self, id: RequestId, value: T) {
         if self.slots.is_empty() {
@@ -88,7 +88,7 @@ mod tests {
 
     #[test]
     fn in_and_out_of_order() {
-        let mut calls = Calls::default();
+        let mut calls = InFlight::default();
         for i in 5..10 {
             calls.insert(RequestId(i), i);
         }
