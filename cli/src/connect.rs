@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use tokio::net::TcpStream;
 use zk_client::proto::hosts::{ConnectString, Host, Scheme};
+use zk_client::proto::session::ConnectionFault;
 use zk_client::{Client, SessionState, TlsOptions};
 
 use crate::cli::ConnectArgs;
@@ -157,10 +158,16 @@ fn tls_options(args: &ConnectArgs) -> Result<Option<TlsOptions>> {
     Ok(Some(tls))
 }
 
-/// Whether a connection error will not go away by retrying: TLS handshake failures and
-/// unreadable certificate files.
+/// Whether a connection error will not go away by retrying: TLS handshake failures,
+/// unreadable certificate files, and a peer that does not speak ZooKeeper.
 fn is_permanent(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::InvalidInput || e.to_string().contains("TLS handshake")
+    let not_zookeeper = e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<ConnectionFault>())
+        .is_some_and(ConnectionFault::is_not_zookeeper);
+    not_zookeeper
+        || e.kind() == std::io::ErrorKind::InvalidInput
+        || e.to_string().contains("TLS handshake")
 }
 
 /// Waits until the session is established, failing early when no server accepts TCP.

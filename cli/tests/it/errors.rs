@@ -23,6 +23,41 @@ async fn an_unreachable_server_fails_fast_in_one_line() {
 }
 
 #[tokio::test]
+async fn a_port_that_does_not_speak_zookeeper_is_named_at_once() {
+    // An HTTP server where ZooKeeper was expected.
+    let server = zk_testkit::mock::MockServer::start(|mut conn| async move {
+        conn.read_connect_request().await?;
+        conn.send_raw(b"HTTP/1.1 400 Bad Request\r\n\r\n").await?;
+        conn.hold().await
+    })
+    .await
+    .unwrap();
+    let hosts = server.connect_string();
+    let began = Instant::now();
+    let run = tokio::task::spawn_blocking(move || {
+        let mut cmd = zk();
+        cmd.args(["--server", &hosts, "ls", "/"]);
+        run_cmd(cmd, None)
+    })
+    .await
+    .unwrap();
+    let line = run.error();
+    assert_eq!(
+        line,
+        format!(
+            "error: cannot connect to ZooKeeper at {}: the server sent a 1213486160-byte frame (the limit is 1048575); is this a ZooKeeper port?",
+            server.connect_string()
+        )
+    );
+    // Told after the first second, not at the end of the 10 s session timeout.
+    assert!(
+        began.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn without_a_server_the_error_says_how_to_get_one() {
     // A state folder of its own: no local `zk server` to fall back on.
     let state = tempfile::tempdir().expect("temporary folder");

@@ -98,6 +98,21 @@ impl From<FrameError> for ConnectionFault {
 }
 
 impl ConnectionFault {
+    /// Whether the peer does not speak ZooKeeper at all (an impossible frame length, or an
+    /// answer to the handshake that is not one): trying again will not help.
+    ///
+    /// ```
+    /// use zk_proto::session::ConnectionFault;
+    /// assert!(ConnectionFault::NegativeLength(-5).is_not_zookeeper());
+    /// assert!(!ConnectionFault::SessionRefused.is_not_zookeeper());
+    /// ```
+    pub fn is_not_zookeeper(&self) -> bool {
+        matches!(
+            self,
+            Self::FrameTooLong { .. } | Self::NegativeLength(_) | Self::BadHandshake { .. }
+        )
+    }
+
     /// The fault for a reply to `op_code` that failed to decode.
     pub(crate) fn bad_reply(op_code: OpCode, reason: impl ToString) -> Self {
         Self::BadReply {

@@ -15,8 +15,8 @@ use super::timer::Timer;
 use super::{Create2, Session};
 use crate::hosts::HostIndex;
 use crate::records::{
-    ConnectResponse, GetChildren2Request, ReplyHeader, Request, Response, SetSaslResponse,
-    WatcherEvent,
+    ConnectResponse, GetChildren2Request, GetChildren2Response, ReplyHeader, Request, Response,
+    SetSaslResponse, WatcherEvent,
 };
 use crate::xid::{AUTH_XID, NOTIFICATION_XID, PING_XID};
 use crate::{AddWatchMode, ErrorCode, EventType, OpCode, Record, WatcherType, decode_exact};
@@ -301,10 +301,8 @@ impl Session {
     /// missed it), or the node is gone. Either fires the child watchers still waiting.
     fn child_rearm_answered(&mut self, path: &str, since: i64, err: ErrorCode, frame: &mut Bytes) {
         let event_type = match err {
-            ErrorCode::Ok => match Response::decode_body(OpCode::GetChildren2, frame) {
-                Ok(Response::GetChildren2(rsp)) if rsp.stat.pzxid > since => {
-                    EventType::NodeChildrenChanged
-                }
+            ErrorCode::Ok => match GetChildren2Response::decode(frame) {
+                Ok(rsp) if rsp.stat.pzxid > since => EventType::NodeChildrenChanged,
                 _ => return,
             },
             ErrorCode::NoNode => EventType::NodeDeleted,

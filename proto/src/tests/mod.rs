@@ -1,8 +1,11 @@
 //! Session scenarios on the deterministic simulation ([`sim`]): virtual time, a scripted
 //! server, no sockets.
 
+mod auth;
+mod fake_server;
 mod hardening;
 mod sim;
+mod watches;
 
 use std::time::Duration;
 
@@ -12,8 +15,8 @@ use self::sim::{Mode, Sim, create, exists, get_data};
 use crate::hosts::HostIndex;
 use crate::path::Chroot;
 use crate::records::*;
-use crate::session::{Event, ReconnectPolicy, ServerMode, SessionConfig, SessionState, WatchKind};
-use crate::{AddWatchMode, CreateMode, ErrorCode, EventType, OpCode, WatcherType};
+use crate::session::{Event, ReconnectPolicy, ServerMode, SessionConfig, SessionState};
+use crate::{CreateMode, ErrorCode, OpCode};
 
 fn config() -> SessionConfig {
     SessionConfig::new(1)
@@ -167,109 +170,6 @@ fn reconnect_gives_up_after_max_attempts() {
 }
 
 #[test]
-fn set_watches_batches_a_large_watch_set_on_reconnect() {
-    let mut sim = Sim::new(config());
-    sim.connect();
-    // 10,000 exist watches on 110-byte paths: 1.1 MB of paths, more than a frame holds.
-    let prefix = format!("/{}", "w".repeat(99));
-    sim.server.external_create(&prefix, CreateMode::Persistent);
-    let ids: Vec<_> = (0..10_000)
-        .map(|i| {
-            sim.session.submit(
-                sim.now,
-                OpCode::Exists,
-                exists(&format!("{prefix}/{i:09}"), true),
-            )
-        })
-        .collect();
-    sim.step();
-    assert!(
-        ids.iter()
-            .all(|id| sim.reply(*id) == Some(Err(ErrorCode::NoNode)))
-    );
-    assert_eq!(sim.session.watcher_count(), 10_000);
-    let zxid = sim.session.last_zxid_seen();
-
-    sim.server.disconnect();
-    sim.server_closed();
-    sim.connect();
-    let batches = sim.received(OpCode::SetWatches);
-    assert!(batches.len() >= 9, "{} batches", batches.len());
-    let mut paths = 0;
-    for batch in &batches {
-        let Request::SetWatches(sw) = batch else {
-            panic!()
-        };
-        let bytes: usize = sw.exist_watches.iter().map(String::len).sum();
-        assert!(bytes <= 128 * 1024 + 110, "batch of {bytes} path bytes");
-        assert_eq!(sw.relative_zxid, zxid);
-        paths += sw.exist_watches.len();
-    }
-    assert_eq!(paths, 10_000);
-    // Re-armed: a create fires the watcher registered before the reconnect.
-    sim.server
-        .external_create(&format!("{prefix}/000000007"), CreateMode::Persistent);
-    sim.step();
-    let fired = sim.watch_events();
-    assert_eq!(fired.len(), 1);
-    assert_eq!(fired[0].0, [ids[7]]);
-    assert_eq!(fired[0].1.event_type, EventType::NodeCreated);
-}
-
-#[test]
-fn auth_is_replayed_in_order_before_watches_and_requests() {
-    let mut sim = Sim::new(config());
-    for scheme in ["first", "second", "third"] {
-        sim.session.add_auth(sim.now, AuthPacket::new(scheme, "x"));
-    }
-    sim.connect();
-    assert_eq!(sim.server.auths, ["first", "second", "third"]);
-    sim.call(OpCode::GetData, get_data("/", true)).unwrap();
-
-    sim.server.disconnect();
-    sim.server_closed();
-    let queued = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/", false));
-    sim.server.received.clear();
-    sim.connect();
-    sim.step();
-    assert!(sim.reply(queued).unwrap().is_ok());
-    let order: Vec<Option<OpCode>> = sim.server.received.iter().map(|(_, op, _)| *op).collect();
-    assert_eq!(
-        order,
-        [
-            None,
-            Some(OpCode::Auth),
-            Some(OpCode::Auth),
-            Some(OpCode::Auth),
-            Some(OpCode::SetWatches),
-            Some(OpCode::Exists)
-        ]
-    );
-    assert_eq!(sim.server.auths, ["first", "second", "third"]);
-}
-
-#[test]
-fn auth_failure_is_terminal() {
-    let mut sim = Sim::new(config());
-    sim.connect();
-    sim.session.add_auth(sim.now, AuthPacket::new("fail", "x"));
-    let id = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/", false));
-    sim.run_until(secs(1.0), |s| s.session.state() == SessionState::AuthFailed);
-    assert_eq!(sim.reply(id), Some(Err(ErrorCode::AuthFailed)));
-    let later = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/", false));
-    sim.step();
-    assert_eq!(sim.reply(later), Some(Err(ErrorCode::AuthFailed)));
-    sim.run_for(secs(30.0));
-    assert_eq!(sim.dials.len(), 1, "no reconnect after AuthFailed");
-}
-
-#[test]
 fn server_expiry_is_terminal() {
     let mut sim = Sim::new(config());
     sim.connect();
@@ -391,99 +291,6 @@ fn a_server_that_stops_mid_frame_times_out() {
         s.session.state() == SessionState::Disconnected
     });
     assert_eq!(sim.reply(id), Some(Err(ErrorCode::ConnectionLoss)));
-}
-
-#[test]
-fn every_watch_kind_survives_a_reconnect() {
-    let mut sim = Sim::new(config());
-    sim.connect();
-    for path in ["/d", "/c", "/p", "/r"] {
-        sim.call(OpCode::Create, create(path, CreateMode::Persistent))
-            .unwrap();
-    }
-    let data = sim
-        .session
-        .submit(sim.now, OpCode::GetData, get_data("/d", true));
-    let exist = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/x", true));
-    let child = sim.session.submit(
-        sim.now,
-        OpCode::GetChildren,
-        Request::GetChildren(GetChildrenRequest {
-            path: "/c".into(),
-            watch: true,
-        }),
-    );
-    let persistent = sim.session.submit(
-        sim.now,
-        OpCode::AddWatch,
-        Request::AddWatch(AddWatchRequest {
-            path: "/p".into(),
-            mode: AddWatchMode::Persistent,
-        }),
-    );
-    let recursive = sim.session.submit(
-        sim.now,
-        OpCode::AddWatch,
-        Request::AddWatch(AddWatchRequest {
-            path: "/r".into(),
-            mode: AddWatchMode::PersistentRecursive,
-        }),
-    );
-    sim.step();
-    assert_eq!(sim.session.watcher_count(), 5);
-
-    // Cut the connection; while it is down another client changes /d.
-    sim.server.disconnect();
-    sim.server_closed();
-    sim.server
-        .set_data("/d", Bytes::from_static(b"changed"), -1)
-        .unwrap();
-    sim.connect();
-    sim.step();
-    // SetWatches2 (persistent watches present) fired the missed data change at once.
-    assert_eq!(sim.received(OpCode::SetWatches2).len(), 1);
-    assert_eq!(
-        sim.watch_events(),
-        [(
-            vec![data],
-            crate::session::WatchedEvent {
-                event_type: EventType::NodeDataChanged,
-                path: "/d".into()
-            }
-        )]
-    );
-
-    // The others were re-armed and fire on later changes.
-    sim.server.external_create("/x", CreateMode::Persistent);
-    sim.server.external_create("/c/kid", CreateMode::Persistent);
-    sim.server.set_data("/p", Bytes::new(), -1).unwrap();
-    sim.server
-        .external_create("/r/deep", CreateMode::Persistent);
-    sim.server.set_data("/p", Bytes::new(), -1).unwrap();
-    sim.step();
-    let fired: Vec<_> = sim
-        .watch_events()
-        .into_iter()
-        .skip(1)
-        .map(|(w, e)| (w, e.event_type))
-        .collect();
-    assert_eq!(
-        fired,
-        [
-            (vec![exist], EventType::NodeCreated),
-            (vec![child], EventType::NodeChildrenChanged),
-            (vec![persistent], EventType::NodeDataChanged),
-            (vec![recursive], EventType::NodeCreated),
-            (vec![persistent], EventType::NodeDataChanged),
-        ]
-    );
-    assert_eq!(
-        sim.session.watcher_count(),
-        2,
-        "only the persistent watches remain"
-    );
 }
 
 #[test]
@@ -657,59 +464,6 @@ fn close_sends_close_session_after_queued_requests() {
 }
 
 #[test]
-fn dropping_the_last_persistent_watcher_removes_it_on_the_server() {
-    let mut sim = Sim::new(config());
-    sim.connect();
-    let w = sim.session.submit(
-        sim.now,
-        OpCode::AddWatch,
-        Request::AddWatch(AddWatchRequest {
-            path: "/".into(),
-            mode: AddWatchMode::PersistentRecursive,
-        }),
-    );
-    sim.step();
-    sim.session.remove_watcher(sim.now, w);
-    sim.step();
-    let removes = sim.received(OpCode::RemoveWatches);
-    assert_eq!(
-        removes,
-        [Request::RemoveWatches(RemoveWatchesRequest {
-            path: "/".into(),
-            watcher_type: WatcherType::Any
-        })]
-    );
-    sim.server.external_create("/later", CreateMode::Persistent);
-    sim.step();
-    assert!(sim.watch_events().is_empty());
-}
-
-#[test]
-fn explicit_remove_watches_ends_the_local_watchers() {
-    let mut sim = Sim::new(config());
-    sim.connect();
-    let w = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/", true));
-    sim.step();
-    let removed = sim.call(
-        OpCode::RemoveWatches,
-        Request::RemoveWatches(RemoveWatchesRequest {
-            path: "/".into(),
-            watcher_type: WatcherType::Data,
-        }),
-    );
-    assert!(removed.is_ok());
-    let events = sim.watch_events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(
-        (events[0].0.clone(), events[0].1.event_type),
-        (vec![w], EventType::DataWatchRemoved)
-    );
-    assert_eq!(sim.session.watcher_count(), 0);
-}
-
-#[test]
 fn read_only_session_moves_to_a_read_write_server() {
     let mut sim = Sim::new(
         SessionConfig::new(2)
@@ -749,31 +503,6 @@ fn read_only_session_moves_to_a_read_write_server() {
     assert_eq!(handshakes.len(), 2);
     assert_eq!(handshakes[1].session_id, 0);
     assert_eq!(handshakes[0].read_only, Some(true));
-}
-
-#[test]
-fn watch_registration_follows_the_java_rules() {
-    let mut sim = Sim::new(config());
-    sim.connect();
-    let missing_get = sim
-        .session
-        .submit(sim.now, OpCode::GetData, get_data("/none", true));
-    let missing_exists = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/none", true));
-    sim.step();
-    let watch_of = |id| {
-        sim.events.iter().find_map(|(_, e)| match e {
-            Event::Reply(r) if r.id == id => Some(r.watch),
-            _ => None,
-        })
-    };
-    assert_eq!(
-        watch_of(missing_get),
-        Some(None),
-        "getData on a missing node leaves no watch"
-    );
-    assert_eq!(watch_of(missing_exists), Some(Some(WatchKind::Exist)));
 }
 
 #[test]
@@ -817,92 +546,4 @@ fn a_global_session_rides_out_a_read_only_period() {
         .collect();
     assert_eq!(presented, [0, global, 0, global]);
     assert!(!sim.states().contains(&SessionState::Expired));
-}
-
-/// The toy exchange the fake server speaks: empty token, then the secret.
-#[derive(Debug)]
-struct ToySasl(&'static [u8]);
-
-impl crate::session::SaslMechanism for ToySasl {
-    fn start(&self) -> Box<dyn crate::session::SaslExchange> {
-        Box::new(ToyExchange(self.0))
-    }
-}
-
-#[derive(Debug)]
-struct ToyExchange(&'static [u8]);
-
-impl crate::session::SaslExchange for ToyExchange {
-    fn initial(&mut self) -> Vec<u8> {
-        Vec::new()
-    }
-    fn step(&mut self, challenge: &[u8]) -> Result<Option<Vec<u8>>, crate::session::SaslError> {
-        match challenge {
-            b"nonce" => Ok(Some(self.0.to_vec())),
-            b"done" => Ok(None),
-            other => Err(crate::session::SaslError(format!("unexpected {other:?}"))),
-        }
-    }
-}
-
-#[test]
-fn sasl_runs_first_on_every_connection() {
-    let mut sim = Sim::new(config().sasl(std::sync::Arc::new(ToySasl(b"secret"))));
-    sim.server.sasl_secret = Some(b"secret".to_vec());
-    sim.session
-        .add_auth(sim.now, AuthPacket::new("digest", "a:b"));
-    let queued = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/", true));
-    sim.connect();
-    sim.step();
-    assert!(sim.reply(queued).unwrap().is_ok());
-    let ops: Vec<Option<OpCode>> = sim.server.received.iter().map(|(_, op, _)| *op).collect();
-    assert_eq!(
-        ops,
-        [
-            None,
-            Some(OpCode::Sasl),
-            Some(OpCode::Sasl),
-            Some(OpCode::Auth),
-            Some(OpCode::Exists)
-        ]
-    );
-    // Again after a reconnect, before auth replay and SetWatches.
-    sim.server.received.clear();
-    sim.server.disconnect();
-    sim.server_closed();
-    sim.connect();
-    let ops: Vec<Option<OpCode>> = sim.server.received.iter().map(|(_, op, _)| *op).collect();
-    assert_eq!(
-        ops,
-        [
-            None,
-            Some(OpCode::Sasl),
-            Some(OpCode::Sasl),
-            Some(OpCode::Auth),
-            Some(OpCode::SetWatches)
-        ]
-    );
-    assert_eq!(
-        sim.states(),
-        [
-            SessionState::Connected,
-            SessionState::Disconnected,
-            SessionState::Connected
-        ]
-    );
-}
-
-#[test]
-fn a_failed_sasl_exchange_is_terminal() {
-    let mut sim = Sim::new(config().sasl(std::sync::Arc::new(ToySasl(b"wrong"))));
-    sim.server.sasl_secret = Some(b"secret".to_vec());
-    let queued = sim
-        .session
-        .submit(sim.now, OpCode::Exists, exists("/", false));
-    sim.run_until(secs(5.0), |s| s.session.state().is_terminal());
-    assert_eq!(sim.session.state(), SessionState::AuthFailed);
-    assert_eq!(sim.reply(queued), Some(Err(ErrorCode::AuthFailed)));
-    assert_eq!(sim.states(), [SessionState::AuthFailed]);
 }
