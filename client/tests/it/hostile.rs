@@ -85,6 +85,20 @@ where
     }
 }
 
+/// Prints the rows, checking that each case was dialled a handful of times, not in a
+/// storm: the failures back off.
+fn print_bounded(rows: &[Row]) {
+    for row in rows {
+        row.print();
+        assert!(
+            row.connections <= 12,
+            "{}: {} dials",
+            row.case,
+            row.connections
+        );
+    }
+}
+
 /// Answers the handshake with `bytes`, then holds the connection.
 fn answer_with(bytes: &'static [u8]) -> impl Fn(MockConnection) -> HandshakeAnswer + Send + Sync {
     move |mut conn| -> HandshakeAnswer {
@@ -126,16 +140,7 @@ async fn peers_that_are_not_zookeeper_are_named_at_connect() {
         )
         .await,
     ];
-    for row in &rows {
-        row.print();
-        // Refused at once each time, then backoff: a handful of dials, not a storm.
-        assert!(
-            row.connections <= 12,
-            "{}: {} dials",
-            row.case,
-            row.connections
-        );
-    }
+    print_bounded(&rows);
 }
 
 #[tokio::test]
@@ -176,15 +181,7 @@ async fn a_handshake_cut_short_silence_and_a_byte_a_second_are_named_at_connect(
         )
         .await,
     ];
-    for row in &rows {
-        row.print();
-        assert!(
-            row.connections <= 12,
-            "{}: {} dials",
-            row.case,
-            row.connections
-        );
-    }
+    print_bounded(&rows);
 }
 
 /// A server whose first connection runs `first` after accepting the session, and whose

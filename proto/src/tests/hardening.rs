@@ -251,13 +251,19 @@ fn children_changed(path: &str) -> WatchedEvent {
     }
 }
 
-#[test]
-fn a_child_watch_set_before_a_recursive_watch_is_rearmed() {
+/// A session on a server that keeps one watch mode per path, as 3.8 does, with `/q`.
+fn sim_with_q() -> Sim {
     let mut sim = Sim::new(config());
     sim.server.recursive_clobbers_child = true;
     sim.connect();
     sim.call(OpCode::Create, create("/q", CreateMode::Persistent))
         .unwrap();
+    sim
+}
+
+#[test]
+fn a_child_watch_set_before_a_recursive_watch_is_rearmed() {
+    let mut sim = sim_with_q();
     let child = child_watch(&mut sim, "/q");
     add_watch(&mut sim, "/q", AddWatchMode::PersistentRecursive);
     // The server dropped the child watch; the session set it again.
@@ -271,11 +277,7 @@ fn a_child_watch_set_before_a_recursive_watch_is_rearmed() {
 
 #[test]
 fn a_child_change_while_the_watch_was_down_fires_it_once() {
-    let mut sim = Sim::new(config());
-    sim.server.recursive_clobbers_child = true;
-    sim.connect();
-    sim.call(OpCode::Create, create("/q", CreateMode::Persistent))
-        .unwrap();
+    let mut sim = sim_with_q();
     let child = child_watch(&mut sim, "/q");
     // Another client creates /q/x between the addWatch and the re-arm.
     sim.server.create_after_add_watch = Some("/q/x".into());
@@ -296,11 +298,7 @@ fn a_child_change_while_the_watch_was_down_fires_it_once() {
 
 #[test]
 fn a_child_watch_after_a_recursive_watch_does_not_add_the_recursive_watch_again() {
-    let mut sim = Sim::new(config());
-    sim.server.recursive_clobbers_child = true;
-    sim.connect();
-    sim.call(OpCode::Create, create("/q", CreateMode::Persistent))
-        .unwrap();
+    let mut sim = sim_with_q();
     add_watch(&mut sim, "/q", AddWatchMode::PersistentRecursive);
     let child = child_watch(&mut sim, "/q");
     assert_eq!(sim.received(OpCode::AddWatch).len(), 1);
@@ -311,11 +309,7 @@ fn a_child_watch_after_a_recursive_watch_does_not_add_the_recursive_watch_again(
 
 #[test]
 fn child_watches_under_a_recursive_watch_are_rearmed_after_a_reconnect() {
-    let mut sim = Sim::new(config());
-    sim.server.recursive_clobbers_child = true;
-    sim.connect();
-    sim.call(OpCode::Create, create("/q", CreateMode::Persistent))
-        .unwrap();
+    let mut sim = sim_with_q();
     add_watch(&mut sim, "/q", AddWatchMode::PersistentRecursive);
     let child = child_watch(&mut sim, "/q");
     sim.server.disconnect();
