@@ -1,13 +1,43 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, golden-vector, real-server and doc tests of
-# every crate. Installs ZooKeeper first when it is missing (needs root for apt-get).
+# every crate, the hostile-server soak in a bounded form, and zk-client's quick start
+# (examples/quickstart.rs) against a local server. Installs ZooKeeper first when it is
+# missing (needs root for apt-get). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
-cargo test --workspace --locked "$@"
+
+started=$SECONDS
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+# Runs a command, keeping its output for the summary.
+run() { "$@" 2>&1 | tee -a "$log"; }
+
+run cargo test --workspace --locked "$@"
 # The hostile-server soak in a bounded form (3 s per case; run it longer with
 # ZK_HOSTILE_SOAK_SECS=30 cargo test -p zk-client --test it hostile_soak -- --ignored --nocapture)
 ZK_HOSTILE_SOAK_SECS=${ZK_HOSTILE_SOAK_SECS:-3} \
-    cargo test -p zk-client --test it --locked "$@" hostile_soak -- --ignored
+    run cargo test -p zk-client --test it --locked "$@" hostile_soak -- --ignored
 # zk-client without its default tls feature (plaintext-only builds)
-cargo test -p zk-client --no-default-features --lib --locked "$@"
+run cargo test -p zk-client --no-default-features --lib --locked "$@"
+
+# The quick start of README.md and of zk-client's crate docs, as a new user runs it: against
+# a fresh local server (`zk server start`, in a state folder of its own).
+(
+    export XDG_RUNTIME_DIR
+    XDG_RUNTIME_DIR=$(mktemp -d)
+    cargo build -q --locked -p zk-cli -p zk-client --examples --bin zk
+    zk=target/debug/zk
+    trap '"$zk" server stop >/dev/null 2>&1 || true; rm -rf "$XDG_RUNTIME_DIR"' EXIT
+    hosts=$("$zk" server start --nodes 1)
+    echo "quick start against $hosts:"
+    cargo run -q --locked -p zk-client --example quickstart -- "$hosts"
+    # A second run finds the nodes of the first and works the same.
+    cargo run -q --locked -p zk-client --example quickstart -- "$hosts" >/dev/null
+    echo "quick start: ok"
+)
+
+awk -v secs=$((SECONDS - started)) '
+    /^test result:/ { passed += $4; failed += $6; ignored += $8 }
+    END { printf "\nsummary: %d passed, %d failed, %d ignored, in %d s\n", passed, failed, ignored, secs }
+' "$log"

@@ -106,9 +106,16 @@ impl Client {
 
     /// Connects with the defaults; see [`ClientBuilder::connect`].
     ///
+    /// `hosts` is a connect string: `host:port` pairs separated by commas, then an
+    /// optional chroot, as `zk1:2181,zk2:2181,zk3:2181/myapp`. `tls://host:port` or
+    /// `tcp://host:port` picks the transport per host (TLS needs
+    /// [`ClientBuilder::tls`]). With a chroot every path of this client is below it, and
+    /// the chroot node must exist: create it first with a client without the chroot.
+    ///
     /// # Errors
     ///
-    /// As [`ClientBuilder::connect`].
+    /// As [`ClientBuilder::connect`]; among them [`Error::ChrootMissing`] when the chroot
+    /// node does not exist.
     ///
     /// ```no_run
     /// # async fn _example() -> zk_client::Result<()> {
@@ -420,6 +427,7 @@ impl ClientBuilder {
         );
         let inner = Inner::new(
             channels,
+            connect_string.chroot.as_str().to_owned(),
             self.request_timeout,
             self.fail_fast,
             self.max_queued,
@@ -430,7 +438,25 @@ impl ClientBuilder {
 
     /// Connects: spawns the session task on the current tokio runtime and waits until the
     /// session is established (or, with [`read_only`](Self::read_only), connected to a
-    /// read-only server).
+    /// read-only server); then, when the connect string has a chroot, checks that the
+    /// chroot node exists.
+    ///
+    /// `hosts` is a connect string: `host:port` pairs separated by commas, then an
+    /// optional chroot (`zk1:2181,zk2:2181/myapp`). A host may be written
+    /// `tls://host:port` or `tcp://host:port` to pick its transport ([`tls`](Self::tls)
+    /// makes TLS the default for the others). IPv6 addresses go in brackets
+    /// (`[::1]:2181`). With a chroot, every path this client names is below it, and the
+    /// node must exist beforehand: ZooKeeper does not create it.
+    ///
+    /// ```no_run
+    /// # async fn _example() -> zk_client::Result<()> {
+    /// // Make the chroot once, with a client that has none.
+    /// let root = zk_client::Client::connect("zk1:2181,zk2:2181").await?;
+    /// root.create_all("/myapp", b"", &zk_client::CreateOptions::persistent()).await?;
+    /// // Paths of this client are below /myapp: "/config" is /myapp/config.
+    /// let app = zk_client::Client::builder().connect("zk1:2181,zk2:2181/myapp").await?;
+    /// # let _ = app; Ok(()) }
+    /// ```
     ///
     /// # Errors
     ///
@@ -438,7 +464,8 @@ impl ClientBuilder {
     /// a TLS failure, a peer that is not ZooKeeper, no answer to the handshake) when no
     /// server accepted a session within the session timeout, else [`Error::Timeout`];
     /// [`Error::AuthFailed`] or [`Error::SessionExpired`] (a resumed session) when the
-    /// first handshake says so.
+    /// first handshake says so; [`Error::ChrootMissing`] when the chroot node does not
+    /// exist (the session is closed then).
     ///
     /// # Panics
     ///
@@ -449,24 +476,36 @@ impl ClientBuilder {
         let wait = self.session_timeout.max(Duration::from_secs(1)) * 11 / 10;
         let (client, task) = self.build(hosts)?;
         tokio::spawn(task);
-        let mut state = client.state_watcher();
-        let reached = tokio::time::timeout(
-            wait,
-            state.wait_for(|s| s.is_connected() || s.is_terminal()),
-        )
-        .await;
-        let context = || ErrorContext::new("connect", None);
-        match reached {
-            Ok(Ok(s)) if s.is_connected() => Ok(client),
-            Ok(Ok(SessionState::AuthFailed)) => Err(Error::AuthFailed(context())),
-            Ok(Ok(SessionState::Expired)) => Err(Error::SessionExpired(context())),
-            Ok(_) => Err(Error::Closed(context())),
-            // Say why the servers could not be reached, when a connection attempt failed.
-            Err(_) => match client.last_connect_error() {
-                Some(error) => Err(Error::Io(context(), error)),
-                None => Err(Error::Timeout(context())),
-            },
+        let client = wait_connected(client, wait).await?;
+        let chroot = client.chroot();
+        if chroot != "/" && client.chroot_exists().await?.is_none() {
+            client.close().await;
+            let context = ErrorContext::new("connect", Some(Arc::from(chroot)));
+            return Err(Error::ChrootMissing(context));
         }
+        Ok(client)
+    }
+}
+
+/// Waits until the session of `client` is established, or why it could not be.
+async fn wait_connected(client: Client, wait: Duration) -> Result<Client> {
+    let mut state = client.state_watcher();
+    let reached = tokio::time::timeout(
+        wait,
+        state.wait_for(|s| s.is_connected() || s.is_terminal()),
+    )
+    .await;
+    let context = || ErrorContext::new("connect", None);
+    match reached {
+        Ok(Ok(s)) if s.is_connected() => Ok(client),
+        Ok(Ok(SessionState::AuthFailed)) => Err(Error::AuthFailed(context())),
+        Ok(Ok(SessionState::Expired)) => Err(Error::SessionExpired(context())),
+        Ok(_) => Err(Error::Closed(context())),
+        // Say why the servers could not be reached, when a connection attempt failed.
+        Err(_) => match client.last_connect_error() {
+            Some(error) => Err(Error::Io(context(), error)),
+            None => Err(Error::Timeout(context())),
+        },
     }
 }
 

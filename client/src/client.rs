@@ -28,6 +28,8 @@ pub(crate) struct Inner {
     removals: mpsc::UnboundedSender<RequestId>,
     state: watch::Receiver<SessionState>,
     shared: watch::Receiver<Shared>,
+    /// The chroot of the connect string (`/` for none).
+    chroot: String,
     pub(crate) request_timeout: Option<Duration>,
     pub(crate) fail_fast: bool,
     pub(crate) max_queued: usize,
@@ -39,6 +41,7 @@ pub(crate) struct Inner {
 impl Inner {
     pub(crate) fn new(
         channels: Channels,
+        chroot: String,
         request_timeout: Option<Duration>,
         fail_fast: bool,
         max_queued: usize,
@@ -49,6 +52,7 @@ impl Inner {
             removals: channels.removals,
             state: channels.state,
             shared: channels.shared,
+            chroot,
             request_timeout,
             fail_fast,
             max_queued,
@@ -100,6 +104,19 @@ impl Client {
     /// decode, no answer within the timeout).
     pub fn last_connect_error(&self) -> Option<crate::error::IoError> {
         self.0.shared.borrow().last_error.clone()
+    }
+
+    /// The chroot of the connect string (`/` when there is none): every path this client
+    /// names is below it.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> zk_client::Result<()> {
+    /// let (client, _task) = zk_client::Client::builder().build("127.0.0.1:2181/myapp")?;
+    /// assert_eq!(client.chroot(), "/myapp");
+    /// # Ok(()) }
+    /// ```
+    pub fn chroot(&self) -> &str {
+        &self.0.chroot
     }
 
     /// The session password, to resume the session from another client.

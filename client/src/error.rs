@@ -183,6 +183,9 @@ errors! {
         /// The server answered with a reply of another type than the request's (a
         /// server bug, or not a ZooKeeper server).
         UnexpectedReply, "unexpected reply from the server";
+        /// The chroot of the connect string does not exist (ZooKeeper does not create
+        /// it); the context names it.
+        ChrootMissing, "chroot does not exist";
     }
 }
 

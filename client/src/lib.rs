@@ -12,19 +12,35 @@
 //! use zk_client::{Client, CreateMode, CreateOptions};
 //!
 //! # async fn _example() -> zk_client::Result<()> {
-//! let client = Client::connect("127.0.0.1:2181/myapp").await?;
+//! let server = "127.0.0.1:2181";
+//!
+//! // A chroot must exist before a client can use it: make it once, without one.
+//! let root = Client::connect(server).await?;
+//! root.create_all("/myapp/workers", b"", &CreateOptions::persistent()).await?;
+//! root.close().await;
+//!
+//! // Every path of this client is below /myapp.
+//! let client = Client::connect(&format!("{server}/myapp")).await?;
 //! client.create_all("/config", b"v1", &CreateOptions::persistent()).await?;
 //! let (data, stat, changed) = client.get_data_and_watch("/config").await?;
 //! println!("config {data:?} at version {}", stat.version);
 //!
-//! let (me, _) = client.create("/workers/w-", b"", &CreateOptions::new(CreateMode::EphemeralSequential)).await?;
+//! let worker = CreateOptions::new(CreateMode::EphemeralSequential);
+//! let (me, _) = client.create("/workers/w-", b"", &worker).await?;
 //! println!("registered as {me}");
 //!
-//! let event = changed.await?;
+//! client.set_data("/config", b"v2", None).await?;
+//! let event = changed.await?; // fires once, even across reconnects
 //! println!("{:?} on {}", event.event_type, event.path);
 //! client.close().await;
 //! # Ok(()) }
 //! ```
+//!
+//! This is `examples/quickstart.rs`, which the test suite runs against a real server
+//! (`cargo run -p zk-client --example quickstart -- 127.0.0.1:2181`). The connect string
+//! is `host:port[,host:port...][/chroot]`, with `tls://` or `tcp://` per host if wanted;
+//! see [`ClientBuilder::connect`]. The chroot must exist: connecting fails with
+//! [`Error::ChrootMissing`] until it does.
 //!
 //! # Ordering
 //!

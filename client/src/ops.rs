@@ -153,6 +153,20 @@ impl Client {
         async move { Ok(exists_reply(pending?).await?.0) }
     }
 
+    /// Whether the chroot node exists, read without the chroot.
+    pub(crate) fn chroot_exists(
+        &self,
+    ) -> impl Future<Output = Result<Option<Stat>>> + Send + 'static + use<> {
+        let chroot = self.chroot();
+        let request = Request::Exists(ExistsRequest {
+            path: chroot.to_owned(),
+            watch: false,
+        });
+        let call = Call::new(OpCode::Exists, request).naming(chroot).unrooted();
+        let pending = self.send(call);
+        async move { Ok(exists_reply(pending?).await?.0) }
+    }
+
     fn exists_request(&self, path: &str, sink: Option<WatchSink>) -> Result<Pending> {
         let request = Request::Exists(ExistsRequest {
             path: path.to_owned(),

@@ -142,7 +142,7 @@ impl TlsOptions {
             return Err(invalid(format!("no CA certificate in {}", ca.name())));
         }
         let roots = Arc::new(roots);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(ring_provider());
         let builder = ClientConfig::builder_with_provider(Arc::clone(&provider))
             .with_safe_default_protocol_versions()
             .map_err(|e| invalid(format!("TLS setup: {e}")))?;
@@ -231,6 +231,21 @@ fn is_name_mismatch(error: &CertificateError) -> bool {
         error,
         CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. }
     )
+}
+
+/// rustls with *ring*, which builds with a C compiler alone (no cmake) and keeps the crate
+/// small.
+///
+/// rustls 0.23.48 deprecates this constructor because *ring* has no post-quantum key
+/// exchange; ZooKeeper's servers (Java's TLS, 1.2 by default on 3.8) do not offer one
+/// either, so nothing is lost on this link. rustls 0.24 moves the provider to its own
+/// crate (`rustls-ring`), the replacement then.
+#[allow(
+    deprecated,
+    reason = "see above: no ZooKeeper server negotiates post-quantum key exchange"
+)]
+fn ring_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::ring::default_provider()
 }
 
 /// Turns a handshake failure into an error that says what failed.

@@ -110,15 +110,17 @@ impl Future for OneshotWatcher {
 /// re-read what you need after `SyncConnected`. The stream ends when the session ends.
 ///
 /// ```no_run
-/// use futures::StreamExt;
 /// use zk_client::AddWatchMode;
 /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
 /// let mut events = client.watch("/services", AddWatchMode::PersistentRecursive).await?;
-/// while let Some(event) = events.next().await {
+/// while let Some(event) = events.next_event().await {
 ///     println!("{:?} {}", event.event_type, event.path);
 /// }
 /// # Ok(()) }
 /// ```
+///
+/// It is also a [`Stream`](futures_core::Stream), for stream combinators
+/// (`futures::StreamExt`, `tokio_stream::StreamExt`).
 #[derive(Debug)]
 #[must_use = "a watcher does nothing unless polled"]
 pub struct PersistentWatcher {
@@ -135,6 +137,14 @@ impl PersistentWatcher {
     }
 
     /// The next event; `None` once the session has ended.
+    ///
+    /// ```no_run
+    /// # async fn _example(mut events: zk_client::PersistentWatcher) {
+    /// if let Some(event) = events.next_event().await {
+    ///     println!("{:?} {}", event.event_type, event.path);
+    /// }
+    /// # }
+    /// ```
     pub async fn next_event(&mut self) -> Option<WatchedEvent> {
         self.rx.recv().await
     }

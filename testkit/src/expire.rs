@@ -2,8 +2,8 @@
 //!
 //! A second connection resumes the victim session with its id and password, then closes it
 //! (closeSession, opcode −11). The server deletes the session's ephemeral nodes at once and
-//! the victim learns the session expired when it next talks to a server (TESTING.md §2.6,
-//! method A: ephemeral gone within milliseconds, `Expired` seen 0.11–0.12 s later). This is
+//! the victim learns the session expired when it next talks to a server (measured:
+//! ephemeral gone within milliseconds, `Expired` seen 0.11–0.12 s later). This is
 //! Curator's `KillServerSession` and ZooKeeper's FAQ method, written on zk-proto's records
 //! so that a bug in the client's own resume code cannot mask a test.
 

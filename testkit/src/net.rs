@@ -1,7 +1,7 @@
 //! Network namespaces: one per server, joined by a bridge in a private hub namespace, with
 //! partitions between servers and a connector that opens sockets inside a namespace.
 //!
-//! Topology (TESTING.md §2.2): namespace `zkt<pid>-<n>-hub` holds bridge `br0`; server `i`
+//! Topology: namespace `zkt<pid>-<n>-hub` holds bridge `br0`; server `i`
 //! lives in `zkt<pid>-<n>-s<i>` with `eth0` = `10.99.0.<i>/24`; client namespaces
 //! `zkt<pid>-<n>-c<k>` get `10.99.0.<100+k>`. The root namespace gets no interface and the
 //! kit never dials `10.99.*` from it: sockets to servers are made inside a client namespace
@@ -10,7 +10,7 @@
 //! Partitions are blackhole routes (`ip route replace blackhole <peer>/32`) in the servers'
 //! namespaces: packets to the other side are dropped silently, without RST or ICMP. Healing
 //! deletes the routes and then kills the stale quorum and election sockets between the
-//! healed pairs with `ss -K` (TESTING.md §2.5); without that a rejoin waits out TCP
+//! healed pairs with `ss -K`; without that a rejoin waits out TCP
 //! retransmission backoff (9–33 s measured).
 //!
 //! Needs root and iproute2 (`ip`, `ss`). [`netns_available`] says why not when it cannot

@@ -5,7 +5,8 @@
 //! then `crc, length, TxnHeader + record, 'B'` entries, zero-padded). Each server keeps
 //! only part of the history (a server that was down receives a snapshot or a diff, not the
 //! transactions), so the logs of all servers are merged and de-duplicated by zxid
-//! (TESTING.md §3.1, layer 6). [`toolkit_dump`] runs ZooKeeper's own `TxnLogToolkit` on a
+//! (the server's own record of what happened, to check histories against).
+//! [`toolkit_dump`] runs ZooKeeper's own `TxnLogToolkit` on a
 //! file, to cross-check.
 //!
 //! Session expiry shows up as the owner's `closeSession`; its ephemeral nodes are not

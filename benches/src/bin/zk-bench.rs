@@ -4,10 +4,10 @@
 //! zk-bench [HOST:PORT] [--watches N] [--low-water BYTES]
 //! ```
 //!
-//! With no address it starts a standalone server through zk-testkit. It runs the standard
-//! workloads of `../shared/peerbench` (its program contract: sizes from `PB_*`
+//! With no address it starts a standalone server through zk-testkit. It runs the workloads
+//! of a cross-client benchmark harness, whose contract it follows (sizes from `PB_*`
 //! variables, one `VERSION` and one `RESULT key=value ...` line; `PB_RT=current` selects
-//! tokio's current-thread runtime):
+//! tokio's current-thread runtime; `benches/peerbench.sh` plugs it into that harness):
 //!
 //! - (a) `PB_LAT_N` sequential getData of a `PB_VALUE_SIZE`-byte node: mean, p50, p99;
 //! - (b) `PB_READ_N` pipelined getData, `PB_WINDOW` outstanding: ops/s, and (e) the

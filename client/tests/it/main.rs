@@ -8,6 +8,7 @@ mod hostile;
 mod misuse;
 mod ops;
 mod pipeline;
+mod readme;
 mod security;
 mod support;
 #[cfg(feature = "tls")]

@@ -448,3 +448,23 @@ async fn a_custom_connector_opens_the_connections() {
     assert!(client.exists("/").await.unwrap().is_some());
     assert_eq!(connector.0.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
+
+#[tokio::test]
+async fn connecting_with_a_missing_chroot_says_so() {
+    let (zk, server) = client().await;
+    let hosts = format!("{}/missing/app", server.connect_string());
+    let error = zk_client::Client::connect(&hosts).await.unwrap_err();
+    assert!(matches!(error, Error::ChrootMissing(_)), "{error:?}");
+    let chroot = format!("{}/missing/app", server.chroot());
+    assert_eq!(
+        error.to_string(),
+        format!("connect {chroot}: chroot does not exist")
+    );
+    // Once it exists, the same connect string works.
+    zk.create_all("/missing/app", b"", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let app = zk_client::Client::connect(&hosts).await.unwrap();
+    assert_eq!(app.chroot(), chroot);
+    app.close().await;
+}

@@ -12,4 +12,5 @@ use cap::Cap;
 static ALLOCATOR: Cap<System> = Cap::new(System, 64 * 1024 * 1024);
 
 mod golden;
+mod readme;
 mod robustness;

@@ -211,7 +211,7 @@ impl SaslConfig {
 
 /// Options for a [`Server`](crate::Server) or an [`Ensemble`](crate::Ensemble).
 ///
-/// Defaults follow TESTING.md §3.4: tickTime 200 ms, initLimit 10, syncLimit 5,
+/// Defaults, tuned for fast tests: tickTime 200 ms, initLimit 10, syncLimit 5,
 /// maxSessionTimeout 60 s, `forceSync=no`, `maxClientCnxns=0`, the admin server off, all
 /// four-letter words enabled, and small JVMs (`-Xmx128m`, serial GC, C1 only) so five
 /// servers fit on two cores.

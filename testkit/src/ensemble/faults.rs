@@ -247,7 +247,8 @@ impl Ensemble {
     }
 
     /// Removes every partition, kills the stale quorum and election sockets with `ss -K`
-    /// (TESTING.md §2.5) and waits until the ensemble is healthy.
+    /// (otherwise a rejoin waits out TCP retransmission backoff) and waits until the
+    /// ensemble is healthy.
     ///
     /// # Errors
     ///
@@ -267,7 +268,8 @@ impl Ensemble {
     }
 
     /// Expires a session on the servers: attaches a second connection with the same
-    /// session id and password, then closes the session (TESTING.md §2.6 method A). Every
+    /// session id and password, then closes the session (Curator's and ZooKeeper's FAQ
+    /// method). Every
     /// ephemeral node of the session is deleted, and its owner is told the session expired
     /// when it next talks to a server.
     ///

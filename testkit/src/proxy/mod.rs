@@ -512,7 +512,7 @@ impl ClientEndpoint {
     }
 
     /// Forces a session expiry the way a network partition does: blackholes the client for
-    /// 1.5 × `session_timeout`, then heals (TESTING.md §2.6 method C).
+    /// 1.5 × `session_timeout`, then heals.
     ///
     /// # Examples
     ///
