@@ -176,7 +176,8 @@ pub(crate) enum ShellCommand {
     /// Open a new session, to other servers or (without HOSTS) the same ones; the current
     /// session is closed once the new one is open.
     Connect {
-        /// The servers: host:port[,host:port...][/chroot].
+        /// The servers: `host:port[,host:port...][/chroot]`.
+        #[arg(help = "The servers: host:port[,host:port...][/chroot]")]
         hosts: Option<String>,
     },
     /// Close the session and stay in the shell (commands then fail until `connect`).

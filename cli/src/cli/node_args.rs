@@ -273,9 +273,15 @@ pub(crate) struct ConfigArgs {
 #[derive(Debug, Args)]
 #[command(group = clap::ArgGroup::new("change").required(true).multiple(true).args(["add", "remove", "members", "file"]))]
 pub(crate) struct ReconfigArgs {
-    /// Servers to add: server.N=host:quorumport:electionport[:role];[clienthost:]clientport
+    /// Servers to add: `server.N=host:quorumport:electionport[:role];[clienthost:]clientport`
     /// entries, comma-separated.
-    #[arg(long, value_name = "SERVERS", conflicts_with_all = ["members", "file"])]
+    #[arg(
+        long,
+        value_name = "SERVERS",
+        conflicts_with_all = ["members", "file"],
+        help = "Servers to add: server.N=host:quorumport:electionport[:role];[clienthost:]clientport \
+                entries, comma-separated"
+    )]
     pub(crate) add: Option<String>,
     /// Server ids to remove, comma-separated.
     #[arg(long, value_name = "IDS", conflicts_with_all = ["members", "file"])]
