@@ -1,15 +1,20 @@
 //! [`CliError`]: what a command failed with, as one line for a person, and the exit code.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Write as _};
 
 use zk_client::Error;
 
-/// A failed command: a one-line message (or none) and an exit code.
+/// A failed command: a one-line message (or none) and an exit code, plus, for a failed
+/// ZooKeeper call, what `--json` errors name: the error and the node.
 #[derive(Debug)]
 pub(crate) struct CliError {
     message: Option<String>,
     code: u8,
+    /// The zk-client error variant (`NoNode`, `BadVersion`, ...), or `Usage`.
+    kind: Option<String>,
+    /// The node the failed call acted on.
+    path: Option<String>,
 }
 
 /// `Result` with [`CliError`].
@@ -21,6 +26,8 @@ impl CliError {
         Self {
             message: Some(message.into()),
             code: 1,
+            kind: None,
+            path: None,
         }
     }
 
@@ -30,6 +37,18 @@ impl CliError {
         Self {
             message: None,
             code: 1,
+            kind: None,
+            path: None,
+        }
+    }
+
+    /// A usage error (exit code 2) with clap's message, for `--json` errors.
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        Self {
+            message: Some(message.into()),
+            code: 2,
+            kind: Some("Usage".to_owned()),
+            path: None,
         }
     }
 
@@ -38,7 +57,15 @@ impl CliError {
         Self {
             message: None,
             code: 0,
+            kind: None,
+            path: None,
         }
+    }
+
+    /// The same failure told with another message.
+    pub(crate) fn reworded(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
     }
 
     /// The line to print, if any.
@@ -50,6 +77,37 @@ impl CliError {
     pub(crate) fn exit_code(&self) -> u8 {
         self.code
     }
+
+    /// The error as `--json` prints it: `{"error": "<message>", "code": "NoNode",
+    /// "path": "/a", "exitCode": 1}`; `code` and `path` only where known. `None` for a
+    /// failure with nothing to tell.
+    pub(crate) fn json(&self) -> Option<String> {
+        let message = self.message.as_deref()?;
+        let mut object = serde_json::Map::new();
+        object.insert("error".into(), message.into());
+        if let Some(kind) = &self.kind {
+            object.insert("code".into(), kind.as_str().into());
+        }
+        if let Some(path) = &self.path {
+            object.insert("path".into(), path.as_str().into());
+        }
+        object.insert("exitCode".into(), self.code.into());
+        Some(serde_json::Value::Object(object).to_string())
+    }
+
+    /// Prints the error on stderr: `error: <message>`, or with `json` the object of
+    /// [`json`](Self::json).
+    pub(crate) fn print(&self, json: bool) {
+        let line = if json {
+            self.json()
+        } else {
+            self.message().map(|m| format!("error: {m}"))
+        };
+        if let Some(line) = line {
+            // Printing can only fail on a closed stream; there is nothing left to tell then.
+            let _ = writeln!(io::stderr().lock(), "{line}");
+        }
+    }
 }
 
 impl fmt::Display for CliError {
@@ -60,7 +118,15 @@ impl fmt::Display for CliError {
 
 impl From<Error> for CliError {
     fn from(e: Error) -> Self {
-        Self::msg(describe(&e))
+        // The variant's name: `NoNode(ErrorContext { .. })` → `NoNode`.
+        let debug = format!("{e:?}");
+        let kind = debug.split(['(', ' ', '{']).next().unwrap_or_default();
+        Self {
+            message: Some(describe(&e)),
+            code: 1,
+            kind: Some(kind.to_owned()),
+            path: e.context().path.as_deref().map(str::to_owned),
+        }
     }
 }
 
@@ -117,6 +183,10 @@ pub(crate) fn describe(e: &Error) -> String {
             "{path}: the server does not support this node type \
              (TTL and container nodes need extendedTypesEnabled=true)"
         ),
+        Error::QuotaExceeded(_) => {
+            format!("{path}: quota exceeded (a hard quota above it is full; see listquota)")
+        }
+        Error::NoWatcher(_) => format!("{path}: no such watch in this session"),
         Error::InvalidPath(_, reason) => format!("invalid path {path:?}: {reason}"),
         Error::ConnectionLoss(_) => {
             format!("{context}: connection lost (the request may or may not have been applied)")
@@ -174,6 +244,27 @@ mod tests {
              Error: Could not find or load main class QuorumPeerMain"
         );
         assert_eq!(one_line("just one"), "just one");
+    }
+
+    #[test]
+    fn json_errors_name_the_error_and_the_node() {
+        let e = CliError::from(Error::NoNode(ctx("getData", "/a")));
+        let json: serde_json::Value =
+            serde_json::from_str(&e.json().expect("a message")).expect("JSON");
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "error": "/a: no such node",
+                "code": "NoNode",
+                "path": "/a",
+                "exitCode": 1
+            })
+        );
+        let plain: serde_json::Value =
+            serde_json::from_str(&CliError::msg("nope").json().expect("a message")).expect("JSON");
+        assert_eq!(plain, serde_json::json!({"error": "nope", "exitCode": 1}));
+        assert!(CliError::silent().json().is_none());
+        assert_eq!(CliError::usage("bad").exit_code(), 2);
     }
 
     #[test]

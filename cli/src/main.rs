@@ -12,7 +12,10 @@
 //! What it does not do: it keeps no state between runs except the shell history and the
 //! local server's state file, and it never retries a write by itself.
 //!
-//! Errors are one line on stderr and exit code 1; usage errors exit with 2.
+//! Errors are one line on stderr and exit code 1; usage errors exit with 2. With `--json`
+//! an error is one JSON object on stderr instead (`{"error": "/a: no such node", "code":
+//! "NoNode", "path": "/a", "exitCode": 1}`), so stdout carries only results; the exit
+//! codes are the same.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -28,7 +31,7 @@ mod shell;
 use std::io::Write as _;
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, FromArgMatches as _};
+use clap::FromArgMatches as _;
 
 use crate::cli::{Cli, TopCommand};
 use crate::error::CliError;
@@ -36,17 +39,23 @@ use crate::output::Output;
 
 fn main() -> ExitCode {
     install_panic_hook();
-    let matches = match Cli::command().try_get_matches() {
+    // Before parsing succeeds, `--json` anywhere asks for JSON usage errors.
+    let json_asked = std::env::args_os().skip(1).any(|a| a == "--json");
+    let words = cli::zkcli_spelling(std::env::args_os());
+    let matches = match cli::command().try_get_matches_from(words) {
         Ok(matches) => matches,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e, json_asked),
     };
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
-        Err(e) => return usage_error(&e),
+        Err(e) => return usage_error(&e, json_asked),
     };
     let server_source = matches.value_source("server");
     if let Some(message) = cli::empty_server(&cli, server_source) {
-        return usage_error(&Cli::command().error(clap::error::ErrorKind::InvalidValue, message));
+        return usage_error(
+            &cli::command().error(clap::error::ErrorKind::InvalidValue, message),
+            cli.json,
+        );
     }
     let server_from_flag = server_source == Some(clap::parser::ValueSource::CommandLine);
     let timeout_from_flag =
@@ -66,12 +75,20 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(runtime) => runtime,
-        Err(e) => return report(&CliError::msg(format!("cannot start the runtime: {e}"))),
+        Err(e) => {
+            return report(
+                &CliError::msg(format!("cannot start the runtime: {e}")),
+                cli.json,
+            );
+        }
     };
 
     let json = cli.json;
     let result = match cli.command {
         None | Some(TopCommand::Shell) => shell::run(&runtime, &cli.connect, json),
+        Some(TopCommand::Version) => Output::stdout(json)
+            .emit(&shell::Version::current())
+            .map_err(CliError::from),
         Some(TopCommand::Server(args)) => runtime.block_on(server::run(args, json)),
         Some(TopCommand::Demo(args)) => {
             let options = demo::Options {
@@ -91,22 +108,29 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(&e),
+        Err(e) => report(&e, json),
     }
 }
 
-/// Prints a clap error (or help, or the version) and returns its exit code.
-fn usage_error(e: &clap::Error) -> ExitCode {
+/// Prints a clap error (or help, or the version) and returns its exit code. With `json`,
+/// an error (not help or the version) is a JSON object on stderr, as every other error.
+fn usage_error(e: &clap::Error, json: bool) -> ExitCode {
+    let code = u8::try_from(e.exit_code()).unwrap_or(2);
+    if json && e.use_stderr() {
+        let rendered = e.render().to_string();
+        let first = rendered.lines().next().unwrap_or_default();
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        return report(&CliError::usage(message), true);
+    }
     // Printing can only fail on a closed stream; there is nothing left to tell then.
     let _ = e.print();
-    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
+    ExitCode::from(code)
 }
 
-/// Prints an error as one line on stderr and returns its exit code.
-fn report(e: &CliError) -> ExitCode {
-    if let Some(message) = e.message() {
-        let _ = writeln!(std::io::stderr().lock(), "error: {message}");
-    }
+/// Prints an error (one line on stderr, or a JSON object with `json`) and returns its
+/// exit code.
+fn report(e: &CliError, json: bool) -> ExitCode {
+    e.print(json);
     ExitCode::from(e.exit_code())
 }
 

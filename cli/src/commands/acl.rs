@@ -2,11 +2,12 @@
 
 use std::io::{self, Write};
 
+use base64::Engine as _;
 use serde::Serialize;
 use zk_client::{Acl, Id, Perms};
 
 use super::Ctx;
-use super::nodes::Updated;
+use super::nodes::{Updated, version_mismatch};
 use crate::cli::{AddAuthArgs, GetAclArgs, SetAclArgs};
 use crate::error::{CliError, Result};
 use crate::output::{Output, Render, StatView};
@@ -41,6 +42,11 @@ pub(crate) fn format_acl(acl: &Acl) -> String {
 
 /// Parses `scheme:id:perms[,scheme:id:perms...]`. The id is everything between the first
 /// and the last colon, so `digest:alice:<hash>:cdrwa` and `ip:10.0.0.0/8:r` work.
+///
+/// `digest-plain:user:password:perms` is the `digest` entry of that user and password:
+/// zk computes the hash. A `digest` id that is not `user:<hash>` (28 base64 characters
+/// of a SHA-1) gets a warning on stderr: the server would store the text as the hash,
+/// which no password matches, and the node would stay locked.
 pub(crate) fn parse_acl(text: &str) -> Result<Vec<Acl>> {
     text.split(',')
         .map(str::trim)
@@ -69,17 +75,21 @@ fn parse_entry(entry: &str) -> Result<Acl> {
     if scheme.is_empty() {
         return Err(invalid("no scheme"));
     }
-    let mut perms = Perms::NONE;
-    for letter in letters.chars() {
-        let (_, p) = PERMS
-            .iter()
-            .find(|(c, _)| *c == letter.to_ascii_lowercase())
-            .ok_or_else(|| {
-                invalid(&format!(
-                    "unknown permission {letter:?} (use c, d, r, w, a)"
-                ))
-            })?;
-        perms |= *p;
+    let perms = parse_perms(letters).map_err(|why| invalid(&why))?;
+    match scheme {
+        DIGEST_PLAIN => {
+            let (user, password) = id
+                .split_once(':')
+                .filter(|(user, _)| !user.is_empty())
+                .ok_or_else(|| invalid("digest-plain needs user:password"))?;
+            return Ok(zk_client::acl::digest(user, password, perms));
+        }
+        "digest" => {
+            if let Some(warning) = digest_warning(entry, id, letters) {
+                let _ = writeln!(io::stderr().lock(), "warning: {warning}");
+            }
+        }
+        _ => {}
     }
     Ok(Acl {
         perms,
@@ -88,6 +98,38 @@ fn parse_entry(entry: &str) -> Result<Acl> {
             id: id.to_owned(),
         },
     })
+}
+
+/// The scheme that takes a password in plain text and stores its digest.
+const DIGEST_PLAIN: &str = "digest-plain";
+
+/// Permission letters (`cdrwa`, any order and case) as [`Perms`].
+fn parse_perms(letters: &str) -> std::result::Result<Perms, String> {
+    let mut perms = Perms::NONE;
+    for letter in letters.chars() {
+        let (_, p) = PERMS
+            .iter()
+            .find(|(c, _)| *c == letter.to_ascii_lowercase())
+            .ok_or_else(|| format!("unknown permission {letter:?} (use c, d, r, w, a)"))?;
+        perms |= *p;
+    }
+    Ok(perms)
+}
+
+/// Why a `digest` id is not what the server needs, `user:<base64 of a 20-byte SHA-1>`,
+/// as a warning naming the `digest-plain` form to use instead; `None` when it is.
+fn digest_warning(entry: &str, id: &str, letters: &str) -> Option<String> {
+    let (user, hash) = id.split_once(':').unwrap_or((id, ""));
+    let decoded = base64::engine::general_purpose::STANDARD.decode(hash);
+    if hash.len() == 28 && decoded.is_ok_and(|bytes| bytes.len() == 20) {
+        return None;
+    }
+    Some(format!(
+        "{entry}: {hash:?} is not a password digest (28 base64 characters of a SHA-1); \
+         the server stores it as given and no password will match it, which locks the \
+         node for good. For a password in plain text write \
+         digest-plain:{user}:<password>:{letters} and zk hashes it"
+    ))
 }
 
 /// One ACL entry in JSON.
@@ -173,7 +215,10 @@ pub(super) async fn set_acl(ctx: &Ctx<'_>, args: SetAclArgs, out: &mut Output) -
         })?;
         return Ok(());
     }
-    let stat = ctx.client.set_acl(&args.path, &acl, args.version).await?;
+    let stat = match ctx.client.set_acl(&args.path, &acl, args.version).await {
+        Ok(stat) => stat,
+        Err(e) => return Err(version_mismatch(ctx, e, &args.path, args.version, true).await),
+    };
     Updated::emit(out, args.path, &stat, args.stat)
 }
 
@@ -268,6 +313,33 @@ mod tests {
                 "auth::a"
             ]
         );
+    }
+
+    #[test]
+    fn digest_plain_hashes_the_password() {
+        let acl = parse_acl("digest-plain:alice:secret:cdrwa").expect("parses");
+        assert_eq!(acl, [zk_client::acl::digest("alice", "secret", Perms::ALL)]);
+        assert!(acl[0].id.id.starts_with("alice:") && acl[0].id.id.len() == 34);
+        // A colon in the password belongs to the password.
+        let acl = parse_acl("digest-plain:bob:a:b:r").expect("parses");
+        assert_eq!(acl, [zk_client::acl::digest("bob", "a:b", Perms::READ)]);
+        assert!(parse_acl("digest-plain:nopassword:r").is_err());
+        assert!(parse_acl("digest-plain::pw:r").is_err());
+    }
+
+    #[test]
+    fn a_digest_id_that_is_not_a_hash_is_warned_about() {
+        let warning = digest_warning("digest:alice:secret:cdrwa", "alice:secret", "cdrwa")
+            .expect("a warning");
+        assert!(
+            warning.contains("digest-plain:alice:<password>:cdrwa"),
+            "{warning}"
+        );
+        assert!(!warning.contains('\n'));
+        let hashed = zk_client::acl::digest_id("alice", "secret").id;
+        assert_eq!(digest_warning("e", &hashed, "r"), None);
+        assert!(digest_warning("e", "alice", "r").is_some());
+        assert!(digest_warning("e", "alice:AAAAAAAAAAAAAAAAAAAAAAAAAAA", "r").is_some());
     }
 
     #[test]

@@ -69,8 +69,12 @@ pub(crate) struct DumpNode {
 const OPEN_ACL: &str = "world:anyone:cdrwa";
 
 /// `dump`: the subtree as pretty JSON, to stdout or a file.
+///
+/// Nodes this session may not read (NoAuth) are left out with everything below them,
+/// each named on stderr; the rest is written all the same. That fails the command
+/// (exit code 1) unless `--skip-unreadable` says the gaps are expected.
 pub(crate) async fn dump(client: &Client, args: DumpArgs, out: &mut Output) -> Result<()> {
-    let node = read(client, &args.path).await?;
+    let (node, skipped) = read(client, &args.path).await?;
     let file = DumpFile {
         format: FORMAT,
         path: args.path,
@@ -84,12 +88,33 @@ pub(crate) async fn dump(client: &Client, args: DumpArgs, out: &mut Output) -> R
             .map_err(|e| CliError::msg(format!("writing {}: {e}", target.display())))?,
         None => out.raw(&json)?,
     }
-    Ok(())
+    if skipped.is_empty() {
+        return Ok(());
+    }
+    let mut stderr = io::stderr().lock();
+    for path in &skipped {
+        let _ = writeln!(
+            stderr,
+            "skipped {path}: not authorized to read it (left out with everything below it)"
+        );
+    }
+    if args.skip_unreadable {
+        return Ok(());
+    }
+    Err(CliError::msg(format!(
+        "dump {}: {} could not be read and {} left out (listed above; \
+         --skip-unreadable accepts that)",
+        file.path,
+        plural(skipped.len(), "node"),
+        if skipped.len() == 1 { "is" } else { "are" }
+    )))
 }
 
 /// Reads a subtree, level by level with pipelined requests; nodes deleted meanwhile are
-/// left out.
-pub(crate) async fn read(client: &Client, root: &str) -> Result<DumpNode> {
+/// left out, and so are nodes the session may not read, whose paths come back second.
+/// An unreadable root is an error.
+pub(crate) async fn read(client: &Client, root: &str) -> Result<(DumpNode, Vec<String>)> {
+    let mut skipped = Vec::new();
     // Flat first (path → node and child names), nested at the end.
     let mut nodes: BTreeMap<String, (DumpNode, Vec<String>)> = BTreeMap::new();
     let mut level = vec![root.to_owned()];
@@ -124,13 +149,14 @@ pub(crate) async fn read(client: &Client, root: &str) -> Result<DumpNode> {
                     nodes.insert(p.clone(), (node, children));
                 }
                 Err(Error::NoNode(_)) if !first => {}
+                Err(Error::NoAuth(_)) if !first => skipped.push(p.clone()),
                 Err(e) => return Err(e.into()),
             }
         }
         first = false;
         level = next;
     }
-    Ok(nest(&mut nodes, root))
+    Ok((nest(&mut nodes, root), skipped))
 }
 
 fn acl_strings(acl: &[Acl]) -> Vec<String> {

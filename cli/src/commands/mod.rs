@@ -4,26 +4,27 @@
 //! [`Output`]; `-w` watches are awaited (command line) or printed when they fire (shell).
 
 mod acl;
+mod background;
 mod dump;
 mod nodes;
+mod quota;
+mod reconfig;
 mod session;
 mod tree;
 mod watch;
 
-use std::sync::Arc;
+use std::io::Write as _;
 
 use tokio::io::AsyncReadExt as _;
 use zk_client::Client;
 
 use crate::cli::{ConnectArgs, NodeCommand};
-use crate::connect;
+use crate::connect::{self, Target};
 use crate::error::{CliError, Result};
 use crate::output::Output;
 
 pub(crate) use acl::parse_acl;
-
-/// Prints a line from a background task (a watch firing in the shell).
-pub(crate) type Printer = Arc<dyn Fn(String) + Send + Sync>;
+pub(crate) use background::{BackgroundWatches, Printer};
 
 /// What `-w` does once the watch is left.
 #[derive(Clone)]
@@ -31,7 +32,7 @@ pub(crate) enum Watches {
     /// Wait for the event, print it, then return (the command line).
     Wait,
     /// Return at once; print the event when it fires (the shell).
-    Background(Printer),
+    Background(BackgroundWatches),
 }
 
 /// What a command runs with.
@@ -42,6 +43,21 @@ pub(crate) struct Ctx<'a> {
     pub(crate) watches: Watches,
     /// Whether results are JSON (for events printed in the background).
     pub(crate) json: bool,
+    /// The servers the session was opened with (the chroot included).
+    pub(crate) target: &'a Target,
+    /// Credentials and TLS, for a second session where a command needs one (quotas live
+    /// outside the chroot).
+    pub(crate) connect: &'a ConnectArgs,
+    /// Whether the session ends with this command (the command line) rather than with
+    /// the shell.
+    pub(crate) one_off: bool,
+}
+
+impl Ctx<'_> {
+    /// Prints a one-line note on stderr.
+    pub(crate) fn note(&self, text: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "note: {text}");
+    }
 }
 
 /// Connects, runs one command, and closes the session.
@@ -50,11 +66,14 @@ pub(crate) async fn run_once(
     command: NodeCommand,
     out: &mut Output,
 ) -> Result<()> {
-    let (client, _) = connect::connect(args).await?;
+    let (client, target) = connect::connect(args).await?;
     let ctx = Ctx {
         client: &client,
         watches: Watches::Wait,
         json: out.is_json(),
+        target: &target,
+        connect: args,
+        one_off: true,
     };
     let result = execute(&ctx, command, out).await;
     // Closing deletes the session's ephemeral nodes at once rather than after the
@@ -82,8 +101,14 @@ pub(crate) async fn execute(ctx: &Ctx<'_>, command: NodeCommand, out: &mut Outpu
         NodeCommand::Sync(a) => session::sync(ctx, a, out).await,
         NodeCommand::GetEphemerals(a) => session::ephemerals(ctx, a, out).await,
         NodeCommand::GetAllChildrenNumber(a) => session::count(ctx, a, out).await,
-        NodeCommand::Config(a) => session::config(ctx, a, out).await,
+        NodeCommand::Config(a) => reconfig::config(ctx, a, out).await,
+        NodeCommand::Reconfig(a) => reconfig::reconfig(ctx, a, out).await,
+        NodeCommand::SetQuota(a) => quota::set_quota(ctx, a, out).await,
+        NodeCommand::ListQuota(a) => quota::list_quota(ctx, a, out).await,
+        NodeCommand::DelQuota(a) => quota::del_quota(ctx, a, out).await,
         NodeCommand::Watch(a) => watch::watch(ctx, a, out).await,
+        NodeCommand::AddWatch(a) => watch::add_watch(ctx, a, out).await,
+        NodeCommand::RemoveWatches(a) => watch::remove_watches(ctx, a, out).await,
         NodeCommand::Dump(a) => dump::dump(ctx.client, a, out).await,
         NodeCommand::Load(a) => dump::load(ctx.client, a, out).await,
     }

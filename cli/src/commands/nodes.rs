@@ -5,8 +5,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 use zk_client::{CreateMode, CreateOptions};
 
+use super::background::WatchKind;
 use super::{Ctx, data_arg, parse_acl, watch::follow};
-use crate::cli::{CreateArgs, DeleteArgs, GetArgs, LsArgs, PathArgs, SetArgs, StatArgs};
+use crate::cli::{CreateArgs, DeleteAllArgs, DeleteArgs, GetArgs, LsArgs, SetArgs, StatArgs};
 use crate::error::{CliError, Result};
 use crate::output::{DataView, Output, Render, StatView};
 
@@ -70,12 +71,12 @@ pub(super) async fn ls(ctx: &Ctx<'_>, args: LsArgs, out: &mut Output) -> Result<
     };
     children.sort();
     out.emit(&Listing {
-        path: args.path,
+        path: args.path.clone(),
         children,
         stat: args.stat.then(|| StatView::from(&stat)),
     })?;
     match watcher {
-        Some(watcher) => follow(ctx, watcher, out).await,
+        Some(watcher) => follow(ctx, watcher, &args.path, WatchKind::Children, out).await,
         None => Ok(()),
     }
 }
@@ -104,6 +105,11 @@ impl Render for Data {
 }
 
 pub(super) async fn get(ctx: &Ctx<'_>, args: GetArgs, out: &mut Output) -> Result<()> {
+    if args.raw {
+        let (data, _) = ctx.client.get_data(&args.path).await?;
+        out.raw(&data)?;
+        return Ok(());
+    }
     let (data, stat, watcher) = if args.watch {
         let (data, stat, watcher) = ctx.client.get_data_and_watch(&args.path).await?;
         (data, stat, Some(watcher))
@@ -112,13 +118,13 @@ pub(super) async fn get(ctx: &Ctx<'_>, args: GetArgs, out: &mut Output) -> Resul
         (data, stat, None)
     };
     out.emit(&Data {
-        path: args.path,
+        path: args.path.clone(),
         data: DataView::new(&data),
         raw: data.to_vec(),
         stat: args.stat.then(|| StatView::from(&stat)),
     })?;
     match watcher {
-        Some(watcher) => follow(ctx, watcher, out).await,
+        Some(watcher) => follow(ctx, watcher, &args.path, WatchKind::Data, out).await,
         None => Ok(()),
     }
 }
@@ -161,7 +167,10 @@ impl Render for Updated {
 
 pub(super) async fn set(ctx: &Ctx<'_>, args: SetArgs, out: &mut Output) -> Result<()> {
     let data = data_arg(Some(&args.data)).await?;
-    let stat = ctx.client.set_data(&args.path, &data, args.version).await?;
+    let stat = match ctx.client.set_data(&args.path, &data, args.version).await {
+        Ok(stat) => stat,
+        Err(e) => return Err(version_mismatch(ctx, e, &args.path, args.version, false).await),
+    };
     Updated::emit(out, args.path, &stat, args.stat)
 }
 
@@ -210,6 +219,12 @@ pub(super) async fn create(ctx: &Ctx<'_>, args: CreateArgs, out: &mut Output) ->
         path,
         stat: StatView::from(&stat),
     })?;
+    if args.ephemeral && ctx.one_off {
+        ctx.note(
+            "the node is ephemeral and this command's session ends now, so the server \
+             deletes it at once (create it in the shell, zk, to keep it while the shell runs)",
+        );
+    }
     Ok(())
 }
 
@@ -227,7 +242,9 @@ impl Render for Deleted {
 }
 
 pub(super) async fn delete(ctx: &Ctx<'_>, args: DeleteArgs, out: &mut Output) -> Result<()> {
-    ctx.client.delete(&args.path, args.version).await?;
+    if let Err(e) = ctx.client.delete(&args.path, args.version).await {
+        return Err(version_mismatch(ctx, e, &args.path, args.version, false).await);
+    }
     out.emit(&Deleted {
         path: args.path,
         deleted: true,
@@ -235,13 +252,19 @@ pub(super) async fn delete(ctx: &Ctx<'_>, args: DeleteArgs, out: &mut Output) ->
     Ok(())
 }
 
-pub(super) async fn delete_all(ctx: &Ctx<'_>, args: PathArgs, out: &mut Output) -> Result<()> {
+pub(super) async fn delete_all(ctx: &Ctx<'_>, args: DeleteAllArgs, out: &mut Output) -> Result<()> {
     if args.path == "/" {
         return Err(CliError::msg("refusing to delete the root node"));
     }
     // delete_all takes a missing node as done; deleteall names it, as zkCli does.
     ctx.client.get_children(&args.path).await?;
-    ctx.client.delete_all(&args.path).await?;
+    match args.batch {
+        Some(batch) => {
+            let batch = usize::try_from(batch).unwrap_or(usize::MAX);
+            delete_in_batches(ctx.client, &args.path, batch).await?;
+        }
+        None => ctx.client.delete_all(&args.path).await?,
+    }
     out.emit(&Deleted {
         path: args.path,
         deleted: true,
@@ -249,24 +272,110 @@ pub(super) async fn delete_all(ctx: &Ctx<'_>, args: PathArgs, out: &mut Output) 
     Ok(())
 }
 
+/// A failed write with `-v`: a version mismatch is told with the version the node is
+/// at (its data version, or with `acl` its ACL version), read after the failure.
+pub(super) async fn version_mismatch(
+    ctx: &Ctx<'_>,
+    e: zk_client::Error,
+    path: &str,
+    given: Option<i32>,
+    acl: bool,
+) -> CliError {
+    let (zk_client::Error::BadVersion(_), Some(given)) = (&e, given) else {
+        return e.into();
+    };
+    let what = if acl { "ACL version" } else { "version" };
+    match ctx.client.exists(path).await {
+        Ok(Some(stat)) => {
+            let actual = if acl { stat.aversion } else { stat.version };
+            CliError::from(e).reworded(format!(
+                "{path}: version mismatch: the node is at {what} {actual}, not {given}"
+            ))
+        }
+        Ok(None) => no_node(path),
+        Err(_) => e.into(),
+    }
+}
+
+/// `stat`: the node and its Stat (in text, the Stat only).
+#[derive(Debug, Serialize)]
+struct NodeStat {
+    path: String,
+    #[serde(flatten)]
+    stat: StatView,
+}
+
+impl Render for NodeStat {
+    fn text(&self, w: &mut dyn Write) -> io::Result<()> {
+        self.stat.text(w)
+    }
+}
+
+/// `deleteall -b N`: deletes the subtree deepest first in multi requests of at most
+/// `batch` deletes each, as zkCli's `ZKUtil.deleteRecursive` does. A batch that fails
+/// because the tree changed meanwhile (a node gone, a child added) is retried with the
+/// tree read again, a few times.
+async fn delete_in_batches(client: &zk_client::Client, root: &str, batch: usize) -> Result<()> {
+    let mut last = None;
+    for _ in 0..5 {
+        let mut nodes = match client.walk(root).await {
+            Ok(nodes) => nodes,
+            Err(zk_client::Error::NoNode(_)) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        nodes.insert(0, root.to_owned());
+        // `walk` is breadth first: reversed, every node comes after its descendants.
+        nodes.reverse();
+        let mut changed = false;
+        for chunk in nodes.chunks(batch.max(1)) {
+            let multi = chunk
+                .iter()
+                .fold(client.multi(), |multi, path| multi.delete(path, None));
+            match multi.commit().await {
+                Ok(_) => {}
+                Err(e @ (zk_client::Error::NoNode(_) | zk_client::Error::NotEmpty(_))) => {
+                    last = Some(e);
+                    changed = true;
+                    break;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if !changed {
+            return Ok(());
+        }
+    }
+    Err(last.map_or_else(
+        || CliError::msg(format!("{root}: could not delete")),
+        Into::into,
+    ))
+}
+
 pub(super) async fn stat(ctx: &Ctx<'_>, args: StatArgs, out: &mut Output) -> Result<()> {
+    let emit = |out: &mut Output, stat: &zk_client::Stat| {
+        out.emit(&NodeStat {
+            path: args.path.clone(),
+            stat: StatView::from(stat),
+        })
+    };
     if args.watch {
         let (stat, watcher) = ctx.client.exists_and_watch(&args.path).await?;
         let Some(stat) = stat else {
             drop(watcher);
             return Err(no_node(&args.path));
         };
-        out.emit(&StatView::from(&stat))?;
-        return follow(ctx, watcher, out).await;
+        emit(out, &stat)?;
+        return follow(ctx, watcher, &args.path, WatchKind::Data, out).await;
     }
     match ctx.client.exists(&args.path).await? {
-        Some(stat) => Ok(out.emit(&StatView::from(&stat))?),
+        Some(stat) => Ok(emit(out, &stat)?),
         None => Err(no_node(&args.path)),
     }
 }
 
 fn no_node(path: &str) -> CliError {
-    CliError::msg(format!("{path}: no such node"))
+    let context = zk_client::ErrorContext::new("exists", Some(path.into()));
+    CliError::from(zk_client::Error::NoNode(context))
 }
 
 /// `exists`: true or false, and the Stat when it exists.
@@ -292,12 +401,12 @@ pub(super) async fn exists(ctx: &Ctx<'_>, args: StatArgs, out: &mut Output) -> R
     };
     let exists = stat.is_some();
     out.emit(&Existence {
-        path: args.path,
+        path: args.path.clone(),
         exists,
         stat: stat.as_ref().map(StatView::from),
     })?;
     if let Some(watcher) = watcher {
-        follow(ctx, watcher, out).await?;
+        follow(ctx, watcher, &args.path, WatchKind::Data, out).await?;
     }
     if exists {
         Ok(())

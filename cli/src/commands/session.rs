@@ -1,13 +1,13 @@
-//! `sync`, `getEphemerals`, `getAllChildrenNumber`, `config`.
+//! `sync`, `getEphemerals`, `getAllChildrenNumber`.
 
 use std::io::{self, Write};
 
 use serde::Serialize;
 
 use super::Ctx;
-use crate::cli::{ConfigArgs, EphemeralsArgs, PathArgs};
+use crate::cli::{EphemeralsArgs, PathArgs};
 use crate::error::Result;
-use crate::output::{Output, Render, StatView};
+use crate::output::{Output, Render};
 
 /// `sync`: nothing to print in text.
 #[derive(Debug, Serialize)]
@@ -52,6 +52,12 @@ pub(super) async fn ephemerals(
     args: EphemeralsArgs,
     out: &mut Output,
 ) -> Result<()> {
+    if ctx.one_off {
+        ctx.note(
+            "this command has a session of its own, which owns no ephemeral nodes \
+             (run getEphemerals in the shell, zk, to list the shell session's)",
+        );
+    }
     let mut paths = ctx.client.get_ephemerals(&args.prefix).await?;
     paths.sort();
     out.emit(&Ephemerals {
@@ -79,36 +85,6 @@ pub(super) async fn count(ctx: &Ctx<'_>, args: PathArgs, out: &mut Output) -> Re
     out.emit(&Count {
         path: args.path,
         count,
-    })?;
-    Ok(())
-}
-
-/// `config`: the dynamic configuration text.
-#[derive(Debug, Serialize)]
-struct Config {
-    config: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stat: Option<StatView>,
-}
-
-impl Render for Config {
-    fn text(&self, w: &mut dyn Write) -> io::Result<()> {
-        w.write_all(self.config.as_bytes())?;
-        if !self.config.is_empty() && !self.config.ends_with('\n') {
-            w.write_all(b"\n")?;
-        }
-        if let Some(stat) = &self.stat {
-            stat.text(w)?;
-        }
-        Ok(())
-    }
-}
-
-pub(super) async fn config(ctx: &Ctx<'_>, args: ConfigArgs, out: &mut Output) -> Result<()> {
-    let (config, stat) = ctx.client.get_config().await?;
-    out.emit(&Config {
-        config: String::from_utf8_lossy(&config).into_owned(),
-        stat: args.stat.then(|| StatView::from(&stat)),
     })?;
     Ok(())
 }

@@ -141,18 +141,80 @@ async fn invalid_path_missing_node_bad_version() {
     assert!(line.contains("the chroot "), "{line}");
     assert!(line.contains("/nowhere does not exist"), "{line}");
     zk.ok(&["create", "/v", "1"]);
+    zk.ok(&["set", "/v", "2"]);
     assert_eq!(
         zk.run(&["set", "-v", "7", "/v", "2"]).error(),
-        "error: /v: version mismatch (the node is not at the version given)"
+        "error: /v: version mismatch: the node is at version 1, not 7"
     );
     assert_eq!(
-        zk.run(&["delete", "-v", "7", "/v"]).error(),
-        "error: /v: version mismatch (the node is not at the version given)"
+        zk.run(&["delete", "-v", "0", "/v"]).error(),
+        "error: /v: version mismatch: the node is at version 1, not 0"
+    );
+    assert_eq!(
+        zk.run(&["setAcl", "-v", "3", "/v", "world:anyone:cdrwa"])
+            .error(),
+        "error: /v: version mismatch: the node is at ACL version 0, not 3"
     );
     assert_eq!(
         zk.run(&["create", "/v"]).error(),
         "error: /v: node already exists"
     );
+}
+
+#[tokio::test]
+async fn json_errors_are_one_object_on_stderr_with_the_same_exit_codes() {
+    let zk = Zk::new().await;
+    let parse = |run: &crate::support::Run| -> serde_json::Value {
+        assert!(run.stdout.is_empty(), "{run:#?}");
+        let lines: Vec<&str> = run.stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{run:#?}");
+        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("{e}: {run:#?}"))
+    };
+    let missing = zk.run(&["--json", "get", "/missing"]);
+    assert_eq!(missing.code, 1);
+    assert_eq!(
+        parse(&missing),
+        serde_json::json!({
+            "error": "/missing: no such node",
+            "code": "NoNode",
+            "path": "/missing",
+            "exitCode": 1
+        })
+    );
+    zk.ok(&["create", "/j", "x"]);
+    let mismatch = zk.run(&["set", "--json", "-v", "4", "/j", "y"]);
+    let error = parse(&mismatch);
+    assert_eq!(error["code"], "BadVersion");
+    assert_eq!(
+        error["error"],
+        "/j: version mismatch: the node is at version 0, not 4"
+    );
+    let usage = zk.run(&["--json", "get"]);
+    assert_eq!(usage.code, 2);
+    let error = parse(&usage);
+    assert_eq!(
+        (error["code"].as_str(), error["exitCode"].as_i64()),
+        (Some("Usage"), Some(2))
+    );
+    let unreachable = run_cmd(
+        {
+            let mut cmd = crate::support::zk();
+            cmd.args(["--json", "--server", "127.0.0.1:1", "ls", "/"]);
+            cmd
+        },
+        None,
+    );
+    assert_eq!(unreachable.code, 1);
+    assert!(
+        parse(&unreachable)["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("connection refused"))
+    );
+    // `exists` on a missing node prints its result and no error.
+    let absent = zk.run(&["--json", "exists", "/nope"]);
+    assert_eq!((absent.code, absent.stderr.as_str()), (1, ""));
+    // The version flag and help still print as usual.
+    assert_eq!(zk.run(&["--json", "--version"]).code, 0);
 }
 
 #[tokio::test]

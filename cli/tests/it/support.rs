@@ -101,6 +101,10 @@ pub(crate) fn run_cmd(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
 pub(crate) struct Zk {
     /// `127.0.0.1:<port>/<chroot>`.
     pub(crate) server: String,
+    /// The chroot, `/zkt-...`.
+    pub(crate) chroot: String,
+    /// `127.0.0.1:<port>`, without the chroot.
+    pub(crate) root: String,
 }
 
 impl Zk {
@@ -109,7 +113,16 @@ impl Zk {
         let shared = zk_testkit::shared().await.expect("shared server");
         Self {
             server: shared.connect_string(),
+            chroot: shared.chroot().to_owned(),
+            root: shared.server().connect_string(),
         }
+    }
+
+    /// `zk --server <server> --timeout 5s <args>` for any server.
+    pub(crate) fn run_at(server: &str, args: &[&str]) -> Run {
+        let mut cmd = zk();
+        cmd.args(["--server", server, "--timeout", "5s"]).args(args);
+        run_cmd(cmd, None)
     }
 
     /// `zk --server <chroot> --timeout 5s <args>`.

@@ -1,11 +1,15 @@
-//! The command line: global options, the node commands (shared with the shell), and the
-//! `server`, `demo` and `shell` commands.
+//! The command line: global options, the node commands (shared with the shell, in
+//! [`node_args`]), and the `server`, `demo`, `shell` and `version` commands.
+
+mod node_args;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub(crate) use node_args::*;
+
 use clap::parser::ValueSource;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory as _, Parser, Subcommand};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -98,254 +102,8 @@ pub(crate) enum TopCommand {
     Demo(DemoArgs),
     /// The interactive shell (also what `zk` with no command starts).
     Shell,
-}
-
-/// The commands on nodes, the same on the command line and in the shell.
-#[derive(Debug, Subcommand)]
-pub(crate) enum NodeCommand {
-    /// List the children of a node (sorted, one per line).
-    Ls(LsArgs),
-    /// Draw the subtree of a node with data sizes, like `tree`.
-    Tree(TreeArgs),
-    /// Print the data of a node.
-    Get(GetArgs),
-    /// Set the data of a node.
-    Set(SetArgs),
-    /// Create a node and print its path.
-    Create(CreateArgs),
-    /// Delete a node (it must have no children).
-    Delete(DeleteArgs),
-    /// Delete a node and everything below it.
-    #[command(name = "deleteall", alias = "rmr")]
-    DeleteAll(PathArgs),
-    /// Print the Stat of a node.
-    Stat(StatArgs),
-    /// Whether a node exists: prints true or false, exit code 0 or 1.
-    Exists(StatArgs),
-    /// Print the ACL of a node, one entry per line (scheme:id:perms).
-    #[command(name = "getAcl", alias = "getacl")]
-    GetAcl(GetAclArgs),
-    /// Set the ACL of a node.
-    #[command(name = "setAcl", alias = "setacl")]
-    SetAcl(SetAclArgs),
-    /// Add an authentication identity to the session, e.g. `addauth digest alice:secret`.
-    #[command(name = "addauth")]
-    AddAuth(AddAuthArgs),
-    /// Make the connected server catch up with the leader.
-    Sync(PathArgs),
-    /// Print the identities of the session.
-    #[command(name = "whoami")]
-    WhoAmI,
-    /// List this session's ephemeral nodes under a path prefix.
-    #[command(name = "getEphemerals", alias = "getephemerals")]
-    GetEphemerals(EphemeralsArgs),
-    /// Count every descendant of a node.
-    #[command(name = "getAllChildrenNumber", alias = "getallchildrennumber")]
-    GetAllChildrenNumber(PathArgs),
-    /// Print the ensemble configuration (empty on a standalone server).
-    Config(ConfigArgs),
-    /// Print every change of a node (or subtree) until interrupted.
-    Watch(WatchArgs),
-    /// Write a subtree as JSON (data, ACLs, children).
-    Dump(DumpArgs),
-    /// Create a subtree from a `zk dump` file.
-    Load(LoadArgs),
-}
-
-/// A single path.
-#[derive(Debug, Args)]
-pub(crate) struct PathArgs {
-    /// The node.
-    pub(crate) path: String,
-}
-
-/// `ls`.
-#[derive(Debug, Args)]
-pub(crate) struct LsArgs {
-    /// Every descendant, as full paths (breadth first).
-    #[arg(short = 'R', long)]
-    pub(crate) recursive: bool,
-    /// Also print the node's Stat.
-    #[arg(short, long)]
-    pub(crate) stat: bool,
-    /// Leave a watch on the children and print the event when it fires.
-    #[arg(short, long, conflicts_with = "recursive")]
-    pub(crate) watch: bool,
-    /// The node.
-    #[arg(default_value = "/")]
-    pub(crate) path: String,
-}
-
-/// `tree`.
-#[derive(Debug, Args)]
-pub(crate) struct TreeArgs {
-    /// Descend at most this many levels.
-    #[arg(short = 'L', long, value_name = "LEVELS")]
-    pub(crate) depth: Option<usize>,
-    /// The node.
-    #[arg(default_value = "/")]
-    pub(crate) path: String,
-}
-
-/// `get`.
-#[derive(Debug, Args)]
-pub(crate) struct GetArgs {
-    /// Also print the Stat.
-    #[arg(short, long)]
-    pub(crate) stat: bool,
-    /// Leave a watch on the data and print the event when it fires.
-    #[arg(short, long)]
-    pub(crate) watch: bool,
-    /// The node.
-    pub(crate) path: String,
-}
-
-/// `set`.
-#[derive(Debug, Args)]
-pub(crate) struct SetArgs {
-    /// Print the new Stat.
-    #[arg(short, long)]
-    pub(crate) stat: bool,
-    /// Only if the node's data version is this one.
-    #[arg(short, long, value_name = "VERSION")]
-    pub(crate) version: Option<i32>,
-    /// The node.
-    pub(crate) path: String,
-    /// The data; `-` reads it from stdin.
-    pub(crate) data: String,
-}
-
-/// `create`.
-#[derive(Debug, Args)]
-pub(crate) struct CreateArgs {
-    /// Ephemeral: deleted when the session ends.
-    #[arg(short, long)]
-    pub(crate) ephemeral: bool,
-    /// Sequential: the server appends a 10-digit sequence number.
-    #[arg(short, long)]
-    pub(crate) sequential: bool,
-    /// Container: deleted by the server once its last child is gone.
-    #[arg(short, long, conflicts_with_all = ["ephemeral", "sequential", "ttl"])]
-    pub(crate) container: bool,
-    /// TTL node: deleted once unchanged and childless for this long (needs
-    /// extendedTypesEnabled on the server).
-    #[arg(short, long, value_parser = parse_duration, conflicts_with = "ephemeral", value_name = "TTL")]
-    pub(crate) ttl: Option<Duration>,
-    /// The node.
-    pub(crate) path: String,
-    /// The data (default empty); `-` reads it from stdin.
-    pub(crate) data: Option<String>,
-    /// The ACL: scheme:id:perms[,...], e.g. world:anyone:r (default world:anyone:cdrwa).
-    pub(crate) acl: Option<String>,
-}
-
-/// `delete`.
-#[derive(Debug, Args)]
-pub(crate) struct DeleteArgs {
-    /// Only if the node's data version is this one.
-    #[arg(short, long, value_name = "VERSION")]
-    pub(crate) version: Option<i32>,
-    /// The node.
-    pub(crate) path: String,
-}
-
-/// `stat` and `exists`.
-#[derive(Debug, Args)]
-pub(crate) struct StatArgs {
-    /// Leave a watch on the node and print the event when it fires.
-    #[arg(short, long)]
-    pub(crate) watch: bool,
-    /// The node.
-    pub(crate) path: String,
-}
-
-/// `getAcl`.
-#[derive(Debug, Args)]
-pub(crate) struct GetAclArgs {
-    /// Also print the Stat.
-    #[arg(short, long)]
-    pub(crate) stat: bool,
-    /// The node.
-    pub(crate) path: String,
-}
-
-/// `setAcl`.
-#[derive(Debug, Args)]
-pub(crate) struct SetAclArgs {
-    /// Print the new Stat.
-    #[arg(short, long, conflicts_with = "recursive")]
-    pub(crate) stat: bool,
-    /// Only if the node's ACL version is this one.
-    #[arg(short, long, value_name = "VERSION", conflicts_with = "recursive")]
-    pub(crate) version: Option<i32>,
-    /// Also set it on every descendant.
-    #[arg(short = 'R', long)]
-    pub(crate) recursive: bool,
-    /// The node.
-    pub(crate) path: String,
-    /// The ACL: `scheme:id:perms[,...]`, e.g. `digest:alice:<hash>:cdrwa,world:anyone:r`.
-    #[arg(help = "The ACL: scheme:id:perms[,...], e.g. digest:alice:<hash>:cdrwa,world:anyone:r")]
-    pub(crate) acl: String,
-}
-
-/// `addauth`.
-#[derive(Debug, Args)]
-pub(crate) struct AddAuthArgs {
-    /// The scheme, e.g. digest.
-    pub(crate) scheme: String,
-    /// The credentials, e.g. alice:secret.
-    pub(crate) credentials: String,
-}
-
-/// `getEphemerals`.
-#[derive(Debug, Args)]
-pub(crate) struct EphemeralsArgs {
-    /// A path prefix, matched as a string.
-    #[arg(default_value = "/")]
-    pub(crate) prefix: String,
-}
-
-/// `config`.
-#[derive(Debug, Args)]
-pub(crate) struct ConfigArgs {
-    /// Also print the Stat.
-    #[arg(short, long)]
-    pub(crate) stat: bool,
-}
-
-/// `watch`.
-#[derive(Debug, Args)]
-pub(crate) struct WatchArgs {
-    /// The node (it need not exist).
-    pub(crate) path: String,
-    /// Also every descendant.
-    #[arg(short = 'R', long)]
-    pub(crate) recursive: bool,
-    /// Stop after this many node events.
-    #[arg(short = 'n', long, value_name = "N")]
-    pub(crate) count: Option<u64>,
-}
-
-/// `dump`.
-#[derive(Debug, Args)]
-pub(crate) struct DumpArgs {
-    /// The root of the subtree.
-    pub(crate) path: String,
-    /// Write to this file instead of stdout.
-    #[arg(short, long, value_name = "FILE")]
-    pub(crate) output: Option<PathBuf>,
-}
-
-/// `load`.
-#[derive(Debug, Args)]
-pub(crate) struct LoadArgs {
-    /// Where the dumped root goes (created with its missing parents).
-    pub(crate) path: String,
-    /// The `zk dump` file; `-` reads stdin.
-    pub(crate) file: PathBuf,
-    /// Update nodes that exist (data and ACL) instead of failing.
-    #[arg(long)]
-    pub(crate) overwrite: bool,
+    /// Print zk's version (also --version).
+    Version,
 }
 
 /// `zk server`.
@@ -401,6 +159,9 @@ pub(crate) struct DemoArgs {}
     max_term_width = 100
 )]
 pub(crate) struct ShellLine {
+    /// Print this command's results (and errors) as JSON.
+    #[arg(long, global = true, help_heading = "Output")]
+    pub(crate) json: bool,
     /// The command.
     #[command(subcommand)]
     pub(crate) command: ShellCommand,
@@ -412,9 +173,56 @@ pub(crate) enum ShellCommand {
     /// A node command.
     #[command(flatten)]
     Node(NodeCommand),
+    /// Open a new session, to other servers or (without HOSTS) the same ones; the current
+    /// session is closed once the new one is open.
+    Connect {
+        /// The servers: `host:port[,host:port...][/chroot]`.
+        #[arg(help = "The servers: host:port[,host:port...][/chroot]")]
+        hosts: Option<String>,
+    },
+    /// Close the session and stay in the shell (commands then fail until `connect`).
+    Close,
+    /// Whether watch events print between prompts: on or off (without a value: show it).
+    #[command(name = "printwatches", alias = "printWatches")]
+    PrintWatches {
+        /// on or off.
+        #[arg(value_parser = ["on", "off"])]
+        setting: Option<String>,
+    },
+    /// The last commands of this shell, numbered for `redo`.
+    History,
+    /// Run command N of `history` again.
+    Redo {
+        /// The command's number.
+        number: usize,
+    },
+    /// Print zk's version.
+    Version,
     /// Leave the shell (also Ctrl-D).
     #[command(alias = "exit")]
     Quit,
+}
+
+/// The command line as `zk` parses it: [`Cli`], except that `zk server` and its actions
+/// neither list nor take the connection options, which they never use (`zk server start
+/// --help` shows only what applies to the local server).
+///
+/// Clap hands a global option down to a subcommand only where the subcommand has no
+/// option of that name; `server` gets hidden, non-global copies, so its own actions get
+/// none.
+pub(crate) fn command() -> clap::Command {
+    let cli = Cli::command();
+    let connection = ConnectArgs::augment_args(clap::Command::new("connection"));
+    let hidden: Vec<clap::Arg> = cli
+        .get_arguments()
+        .filter(|arg| {
+            connection
+                .get_arguments()
+                .any(|c| c.get_id() == arg.get_id())
+        })
+        .map(|arg| arg.clone().global(false).hide(true))
+        .collect();
+    cli.mut_subcommand("server", |server| server.args(hidden))
 }
 
 /// The usage error for an empty or all-blank connect string that was given on purpose,
@@ -435,6 +243,7 @@ pub(crate) fn empty_server(cli: &Cli, source: Option<ValueSource>) -> Option<Str
         Some(TopCommand::Server(_)) => false,
         Some(TopCommand::Demo(_)) => from_flag,
         None | Some(TopCommand::Shell | TopCommand::Node(_)) => true,
+        Some(TopCommand::Version) => false,
     };
     if !used {
         return None;
@@ -477,6 +286,34 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(seconds))
 }
 
+/// zkCli spells `reconfig`'s long options with one dash (`-add`); clap wants two. Returns
+/// the words with those options doubled, after a `reconfig` word.
+pub(crate) fn zkcli_spelling<I, S>(words: I) -> Vec<std::ffi::OsString>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<std::ffi::OsString>,
+{
+    let mut after_reconfig = false;
+    words
+        .into_iter()
+        .map(|word| {
+            let word: std::ffi::OsString = word.into();
+            if word == "reconfig" {
+                after_reconfig = true;
+            } else if after_reconfig
+                && ["-add", "-remove", "-members", "-file"]
+                    .iter()
+                    .any(|o| word == *o)
+            {
+                let mut doubled = std::ffi::OsString::from("-");
+                doubled.push(&word);
+                return doubled;
+            }
+            word
+        })
+        .collect()
+}
+
 fn parse_nodes(s: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
         Ok(n @ (1 | 3 | 5)) => Ok(n),
@@ -486,13 +323,14 @@ fn parse_nodes(s: &str) -> Result<usize, String> {
 
 #[cfg(test)]
 mod tests {
-    use clap::CommandFactory as _;
+    use clap::{CommandFactory as _, FromArgMatches as _};
 
     use super::*;
 
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
         ShellLine::command().debug_assert();
     }
 
@@ -563,6 +401,55 @@ mod tests {
         assert!(empty_server(&nothing, None).is_none());
         let given = parse(&["zk", "--server", "127.0.0.1:2181", "ls", "/"]);
         assert!(empty_server(&given, flag).is_none());
+    }
+
+    #[test]
+    fn server_actions_do_not_offer_the_connection_options() {
+        let mut cli = command();
+        let help = cli
+            .find_subcommand_mut("server")
+            .and_then(|s| s.find_subcommand_mut("start"))
+            .map(|start| start.render_long_help().to_string())
+            .expect("zk server start");
+        assert!(
+            !help.contains("--server") && !help.contains("--tls-ca"),
+            "{help}"
+        );
+        assert!(help.contains("--nodes"), "{help}");
+        assert!(
+            command()
+                .try_get_matches_from(["zk", "server", "start", "--timeout", "5s"])
+                .is_err()
+        );
+        // The options still work before and after the node commands.
+        let matches = command()
+            .try_get_matches_from(["zk", "ls", "/", "--server", "h:1"])
+            .expect("parses");
+        let cli = Cli::from_arg_matches(&matches).expect("a Cli");
+        assert_eq!(cli.connect.server.as_deref(), Some("h:1"));
+    }
+
+    #[test]
+    fn zkcli_options_of_reconfig_are_spelled_either_way() {
+        let words = zkcli_spelling(["zk", "reconfig", "-add", "server.4=h:1:2;3", "-v", "1a"]);
+        let cli = Cli::try_parse_from(words).expect("parses");
+        let Some(TopCommand::Node(NodeCommand::Reconfig(args))) = cli.command else {
+            panic!("not reconfig");
+        };
+        assert_eq!(args.add.as_deref(), Some("server.4=h:1:2;3"));
+        assert_eq!(args.from_version, Some(0x1a));
+        // Elsewhere one-dash words are left alone.
+        assert_eq!(zkcli_spelling(["zk", "create", "-add"])[2], "-add");
+        assert!(Cli::try_parse_from(["zk", "reconfig"]).is_err());
+        assert!(Cli::try_parse_from(["zk", "reconfig", "--add", "x", "--members", "y"]).is_err());
+    }
+
+    #[test]
+    fn quota_limits_are_checked_as_in_zkcli() {
+        assert!(Cli::try_parse_from(["zk", "setquota", "/a"]).is_err());
+        assert!(Cli::try_parse_from(["zk", "setquota", "-n", "0", "/a"]).is_err());
+        assert!(Cli::try_parse_from(["zk", "setquota", "-b", "-1", "/a"]).is_err());
+        assert!(Cli::try_parse_from(["zk", "setquota", "-n", "2", "-B", "0", "/a"]).is_ok());
     }
 
     #[test]
