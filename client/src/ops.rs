@@ -658,6 +658,41 @@ impl Client {
         })
     }
 
+    /// As [`get_config`](Self::get_config), and leaves a one-shot watch that fires when the
+    /// configuration changes (a reconfig).
+    ///
+    /// # Errors
+    ///
+    /// The connection errors.
+    ///
+    /// ```no_run
+    /// # async fn _example(client: zk_client::Client) -> zk_client::Result<()> {
+    /// let (_, stat, changed) = client.get_config_and_watch().await?;
+    /// println!("config version {}", stat.version);
+    /// let event = changed.await?;
+    /// println!("{:?}", event.event_type);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_config_and_watch(
+        &self,
+    ) -> impl Future<Output = Result<(Bytes, Stat, OneshotWatcher)>> + Send + 'static + use<> {
+        let (tx, rx) = oneshot::channel();
+        let request = Request::GetData(GetDataRequest {
+            path: "/zookeeper/config".into(),
+            watch: true,
+        });
+        let call = Call::new(OpCode::GetData, request)
+            .named("getConfig")
+            .naming("/zookeeper/config")
+            .unrooted()
+            .watch(WatchSink::Oneshot(tx));
+        let client = self.clone();
+        self.call(call, move |r: GetDataResponse, id| {
+            let watcher = OneshotWatcher::new(rx, client.remover(id));
+            (r.data.unwrap_or_default(), r.stat, watcher)
+        })
+    }
+
     /// Changes the ensemble membership and returns the new configuration and its Stat.
     /// Incremental: `joining` (`server.N=host:quorum:election;client` entries,
     /// comma-separated) and `leaving` (server ids); or a whole new membership. `from_config`

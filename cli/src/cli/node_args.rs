@@ -267,6 +267,9 @@ pub(crate) struct ConfigArgs {
     /// Print the version and the servers' client addresses as a connect string instead.
     #[arg(short, long)]
     pub(crate) client: bool,
+    /// Watch the configuration: report its next change (a reconfig).
+    #[arg(short, long)]
+    pub(crate) watch: bool,
 }
 
 /// `reconfig`.

@@ -6,6 +6,8 @@ use serde::Serialize;
 use zk_client::Error;
 
 use super::Ctx;
+use super::background::WatchKind;
+use super::watch::follow;
 use crate::cli::{ConfigArgs, ReconfigArgs};
 use crate::error::{CliError, Result};
 use crate::output::{Output, Render, StatView};
@@ -46,19 +48,31 @@ impl Render for ClientConfig {
 }
 
 pub(super) async fn config(ctx: &Ctx<'_>, args: ConfigArgs, out: &mut Output) -> Result<()> {
-    let (config, stat) = ctx.client.get_config().await?;
+    let (config, stat, watcher) = if args.watch {
+        let (config, stat, watcher) = ctx.client.get_config_and_watch().await?;
+        (config, stat, Some(watcher))
+    } else {
+        let (config, stat) = ctx.client.get_config().await?;
+        (config, stat, None)
+    };
     let config = String::from_utf8_lossy(&config).into_owned();
     if args.client {
         let (version, servers) = client_servers(&config);
         out.emit(&ClientConfig { version, servers })?;
-        return Ok(());
+    } else {
+        out.emit(&Config {
+            config,
+            stat: args.stat.then(|| StatView::from(&stat)),
+        })?;
     }
-    out.emit(&Config {
-        config,
-        stat: args.stat.then(|| StatView::from(&stat)),
-    })?;
-    Ok(())
+    match watcher {
+        Some(watcher) => follow(ctx, watcher, CONFIG_NODE, WatchKind::Data, out).await,
+        None => Ok(()),
+    }
 }
+
+/// Where the servers keep the dynamic configuration.
+const CONFIG_NODE: &str = "/zookeeper/config";
 
 /// The version and the client addresses of a configuration, as zkCli's `config -c`
 /// prints them (`100000000 host:2181,host:2182`). A wildcard or missing client host is

@@ -70,7 +70,28 @@ async fn reconfig_removes_and_adds_servers() {
         "{denied}"
     );
 
+    // A config watch (`config -w`), armed once it has printed the configuration.
+    let mut watcher = zk();
+    watcher
+        .args(["--server", &hosts, "config", "-w"])
+        .stdout(std::process::Stdio::piped());
+    let mut watcher = watcher.spawn().expect("zk config -w starts");
+    let mut lines = std::io::BufReader::new(watcher.stdout.take().expect("stdout"));
+    let mut printed = String::new();
+    while !printed.contains("version=") {
+        let mut line = String::new();
+        assert!(
+            std::io::BufRead::read_line(&mut lines, &mut line).expect("a line") > 0,
+            "{printed}"
+        );
+        printed.push_str(&line);
+    }
+
     let removed = superuser(&["reconfig", "-remove", &victim_id]).ok();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut lines, &mut rest).expect("the watch line");
+    assert_eq!(rest, "watch: NodeDataChanged /zookeeper/config\n");
+    assert!(watcher.wait().expect("zk config -w ends").success());
     assert!(!removed.contains(&victim_line), "{removed}");
     for id in ensemble.ids().into_iter().filter(|id| *id != victim) {
         assert!(removed.contains(&format!("server.{id}=")), "{removed}");
