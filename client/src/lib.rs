@@ -174,6 +174,7 @@
 mod builder;
 mod call;
 mod client;
+mod config;
 pub mod connector;
 mod error;
 mod helpers;
