@@ -132,6 +132,37 @@ impl Client {
         self.call(Call::new(OpCode::Delete, request).on(path), |(), _| ())
     }
 
+    /// Deletes a node in the background, as Curator's guaranteed delete does: the delete is
+    /// sent again after every connection loss until the node is gone (deleted, or already
+    /// absent) or the session ends. Returns at once; the delete runs in the client's own
+    /// task, so it is safe to call from `Drop` and needs no runtime. Recipes use it to
+    /// remove their ephemeral nodes when a wait is cancelled or a guard dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidPath`], or [`Error::Closed`] when the client's task has ended.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) -> zk_client::Result<()> {
+    /// client.delete_in_background("/locks/orders/_c_00000000-0000-0000-0000-000000000000-lock-0000000007", None)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn delete_in_background(&self, path: &str, version: Option<i32>) -> Result<()> {
+        crate::call::validate("delete", path)?;
+        let command = Command::DeleteInBackground {
+            path: path.to_owned(),
+            version: version_arg(version),
+        };
+        if self.command(command) {
+            Ok(())
+        } else {
+            Err(Error::Closed(ErrorContext::new(
+                "delete",
+                Some(Arc::from(path)),
+            )))
+        }
+    }
+
     /// The Stat of a node, or `None` when it does not exist.
     ///
     /// # Errors

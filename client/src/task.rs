@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use proto::hosts::{Host, HostIndex};
-use proto::records::{AuthPacket, Request, Response};
+use proto::records::{AuthPacket, DeleteRequest, Request, Response};
 use proto::session::{
     DisconnectCause, Event, Reply, RequestId, ServerMode, Session, SessionState, WatchKind,
 };
@@ -54,6 +54,12 @@ pub(crate) enum Command {
         watch: Option<WatchSink>,
     },
     AddAuth(AuthPacket),
+    /// Delete a node, again after every connection loss, until it is gone or the session
+    /// ends.
+    DeleteInBackground {
+        path: String,
+        version: i32,
+    },
     Close(oneshot::Sender<()>),
     StateStream(mpsc::UnboundedSender<SessionState>),
 }
@@ -97,6 +103,8 @@ pub struct SessionTask {
     close_waiters: Vec<oneshot::Sender<()>>,
 
     calls: InFlight<Waiter>,
+    /// Deletes sent on the task's own behalf (`DeleteInBackground`): path and version.
+    background_deletes: HashMap<RequestId, (String, i32)>,
     watchers: HashMap<RequestId, WatchSink>,
 
     transport: Option<Transport>,
@@ -160,6 +168,7 @@ impl SessionTask {
             state_streams: Vec::new(),
             close_waiters: Vec::new(),
             calls: InFlight::default(),
+            background_deletes: HashMap::new(),
             watchers: HashMap::new(),
             transport: None,
             dial: None,
@@ -196,6 +205,9 @@ impl SessionTask {
                 self.calls.insert(id, Waiter { reply, watch });
             }
             Command::AddAuth(packet) => self.session.add_auth(now, packet),
+            Command::DeleteInBackground { path, version } => {
+                self.delete_in_background(now, path, version);
+            }
             Command::Close(done) => {
                 self.session.close(now);
                 if self.session.state().is_terminal() {
@@ -218,7 +230,7 @@ impl SessionTask {
     fn dispatch(&mut self, now: Instant) {
         while let Some(event) = self.session.poll_event() {
             match event {
-                Event::Reply(reply) => self.deliver_reply(reply),
+                Event::Reply(reply) => self.deliver_reply(reply, now),
                 Event::Watch { watchers, event } => {
                     let delivered = WatchedEvent::node(event.event_type, event.path);
                     for id in watchers {
@@ -237,7 +249,25 @@ impl SessionTask {
         }
     }
 
-    fn deliver_reply(&mut self, reply: Reply) {
+    fn delete_in_background(&mut self, now: Instant, path: String, version: i32) {
+        let request = Request::Delete(DeleteRequest {
+            path: path.clone(),
+            version,
+        });
+        let id = self.session.submit(now, OpCode::Delete, request);
+        self.background_deletes.insert(id, (path, version));
+    }
+
+    fn deliver_reply(&mut self, reply: Reply, now: Instant) {
+        if let Some((path, version)) = self.background_deletes.remove(&reply.id) {
+            match reply.result {
+                // Sent again after the reconnect (it waits in the session's queue).
+                Err(ErrorCode::ConnectionLoss) => self.delete_in_background(now, path, version),
+                Ok(_) | Err(ErrorCode::NoNode) => {}
+                Err(code) => tracing::debug!(%path, ?code, "background delete ended"),
+            }
+            return;
+        }
         let Some(call) = self.calls.remove(reply.id) else {
             return;
         };

@@ -355,3 +355,39 @@ async fn a_lost_reply_is_a_connection_loss_and_is_not_retried() {
     let (children, _) = zk.get_children("/seq").await.unwrap();
     assert_eq!(children, ["n-0000000000"]);
 }
+
+#[tokio::test]
+async fn a_background_delete_waits_out_a_disconnect() {
+    let server = Server::start().await.unwrap();
+    let endpoint = server.client_endpoint("bg").await.unwrap();
+    let zk = builder().connect(&endpoint.connect_string()).await.unwrap();
+    let other = Client::connect(&server.connect_string()).await.unwrap();
+    zk.create("/bg", b"", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    zk.create("/gone", b"", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    // Asked while the connection is down: sent once it is back.
+    let refuse = endpoint.refuse_new();
+    endpoint.reset_all();
+    wait_state(&zk, SessionState::Disconnected).await;
+    zk.delete_in_background("/bg", None).unwrap();
+    other.delete("/gone", None).await.unwrap();
+    // Already gone: nothing to do, no error anywhere.
+    zk.delete_in_background("/gone", None).unwrap();
+    assert!(other.exists("/bg").await.unwrap().is_some());
+    drop(refuse);
+    wait_state(&zk, SessionState::Connected).await;
+    within(async {
+        while other.exists("/bg").await.unwrap().is_some() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    assert!(matches!(
+        zk.delete_in_background("bad path", None),
+        Err(zk_client::Error::InvalidPath(..))
+    ));
+    zk.close().await;
+}
