@@ -387,7 +387,7 @@ async fn a_background_delete_waits_out_a_disconnect() {
     .await;
     assert!(matches!(
         zk.delete_in_background("bad path", None),
-        Err(zk_client::Error::InvalidPath(..))
+        Err(Error::InvalidPath(..))
     ));
     zk.close().await;
 }

@@ -1,0 +1,61 @@
+//! [`Error`]: what a recipe can fail with.
+
+use std::time::Duration;
+
+/// Why a recipe call failed.
+///
+/// ZooKeeper and connection errors keep zk-client's [`zk_client::Error`], with its
+/// classification ([`is_retryable`](Self::is_retryable)); the recipe's own conditions have
+/// variants of their own.
+///
+/// ```
+/// use std::time::Duration;
+/// use zk_recipes::Error;
+/// let e = Error::Timeout(Duration::from_secs(1));
+/// assert!(e.is_retryable());
+/// assert_eq!(e.to_string(), "not acquired within 1000 ms");
+/// ```
+#[derive(Clone, Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A ZooKeeper or connection error.
+    #[error(transparent)]
+    Zk(#[from] zk_client::Error),
+    /// The wait ended at its deadline; nothing was left behind.
+    #[error("not acquired within {} ms", .0.as_millis())]
+    Timeout(Duration),
+    /// The session ended (expired, closed, authentication failed) while waiting or holding.
+    #[error("the session ended: {0}")]
+    SessionEnded(zk_client::Error),
+    /// A path or name the recipe cannot use.
+    #[error("{0}")]
+    InvalidArgument(String),
+}
+
+impl Error {
+    /// Whether trying again can succeed: a timeout, or a retryable ZooKeeper error.
+    ///
+    /// ```
+    /// use zk_recipes::Error;
+    /// assert!(!Error::InvalidArgument("bad".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Timeout(_) => true,
+            Self::Zk(e) => e.is_retryable(),
+            Self::SessionEnded(_) | Self::InvalidArgument(_) => false,
+        }
+    }
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// A zk-client error, with the end of the session told apart.
+pub(crate) fn zk(error: zk_client::Error) -> Error {
+    if error.is_terminal() {
+        Error::SessionEnded(error)
+    } else {
+        Error::Zk(error)
+    }
+}

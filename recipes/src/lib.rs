@@ -1,0 +1,54 @@
+//! ZooKeeper recipes for tokio, built only on zk-client's public API and wire-compatible
+//! with Curator (and, where asked, kazoo): a Rust process shares a lock with Java and
+//! Python processes on the same path.
+//!
+//! What this crate does not do: it does not retry your writes, and it cannot make a lock
+//! safe by itself. ZooKeeper tells a holder it *may* have lost a lock only when its
+//! connection goes; a paused process can wake up believing it still holds one. Fence the
+//! writes the lock protects (with [`LockGuard::fencing_token`](lock::LockGuard::fencing_token)
+//! or [`LockGuard::fenced`](lock::LockGuard::fenced)) and stop work when
+//! [`LockGuard::lost`](lock::LockGuard::lost) resolves.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use zk_recipes::lock::Mutex;
+//!
+//! # async fn _example() -> zk_recipes::Result<()> {
+//! let client = zk_client::Client::connect("127.0.0.1:2181").await?;
+//! let lock = Mutex::new(&client, "/locks/orders").data("worker-7");
+//! let guard = lock.acquire().await?;
+//! // Writes that commit only while the lock is ours:
+//! guard.fenced().set_data("/orders/next", b"42", None).commit().await?;
+//! guard.release().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! # Recipes, and their Curator and kazoo counterparts
+//!
+//! | here | Curator | kazoo | node layout |
+//! |---|---|---|---|
+//! | [`lock::Mutex`] | `InterProcessMutex` | `Lock` (with [`lock::Compat::Kazoo`]) | `<path>/_c_{uuid}-lock-{seq}`; kazoo mode `<path>/{hex}__lock__{seq}` |
+//! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
+//! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
+//!
+//! # Guarantees, and what the caller must still do
+//!
+//! - Mutual exclusion among live sessions that use Curator's layout (ours, Curator's,
+//!   kazoo's with `extra_lock_patterns=["-lock-"]`). Grants are FIFO by sequence.
+//! - A holder learns of possible loss ([`lock::LockGuard::lost`]) no later than another
+//!   client can take the lock, under the default (standard) loss policy.
+//! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
+//!   delete their node in the background until the delete lands or the session ends.
+//! - The caller fences the writes the lock protects, and stops when `lost()` resolves.
+#![forbid(unsafe_code)]
+#![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
+#![doc(test(attr(deny(warnings))))]
+
+pub mod lock;
+pub mod protected;
+pub mod state;
+
+mod error;
+
+pub use error::{Error, Result};
