@@ -29,6 +29,11 @@
 //! | here | Curator | kazoo | node layout |
 //! |---|---|---|---|
 //! | [`lock::Mutex`] | `InterProcessMutex` | `Lock` (with [`lock::Compat::Kazoo`]) | `<path>/_c_{uuid}-lock-{seq}`; kazoo mode `<path>/{hex}__lock__{seq}` |
+//! | [`lock::RwLock`] | `InterProcessReadWriteLock` | `ReadLock`, `WriteLock` (kazoo mode) | `_c_{uuid}-__READ__{seq}` / `_c_{uuid}-__WRIT__{seq}`; a downgraded read reuses the write's `{seq}` |
+//! | [`lock::Semaphore`] | `InterProcessSemaphoreV2` | (`Semaphore`: another layout) | `<path>/locks/_c_{uuid}-lock-{seq}`, `<path>/leases/_c_{uuid}-lease-{seq}` |
+//! | [`lock::SemaphoreMutex`] | `InterProcessSemaphoreMutex` | none | a semaphore of one lease |
+//! | [`lock::MultiLock`] | `InterProcessMultiLock` | none | one mutex per path |
+//! | [`lock::revoke`], [`lock::LostReason::Revoked`] | `Revoker`, `RevocationListener` | none | data `__REVOKE__` on the holder's node |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -38,6 +43,10 @@
 //!   kazoo's with `extra_lock_patterns=["-lock-"]`). Grants are FIFO by sequence.
 //! - A holder learns of possible loss ([`lock::LockGuard::lost`]) no later than another
 //!   client can take the lock, under the default (standard) loss policy.
+//! - Read-write: readers share until a writer queued before them; a downgraded read keeps
+//!   the writer's place (CURATOR-621); an upgrade is refused, not a deadlock.
+//! - Semaphore: never more than N leases, counted among live sessions; a cancelled wait
+//!   leaves no lease (CURATOR-462) and gives the internal mutex back.
 //! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
 //!   delete their node in the background until the delete lands or the session ends.
 //! - The caller fences the writes the lock protects, and stops when `lost()` resolves.

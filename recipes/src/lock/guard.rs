@@ -21,6 +21,9 @@ pub enum LostReason {
     SessionEnded,
     /// Our lock node was deleted (by someone else, or an administrator).
     NodeDeleted,
+    /// Someone asked for the lock ([`revoke`]): cooperative revocation, as Curator's
+    /// `Revoker` does; release it.
+    Revoked,
 }
 
 impl fmt::Display for LostReason {
@@ -29,6 +32,7 @@ impl fmt::Display for LostReason {
             Self::Suspended => "the connection was lost",
             Self::SessionEnded => "the session ended",
             Self::NodeDeleted => "the lock node was deleted",
+            Self::Revoked => "the lock was revoked",
         })
     }
 }
@@ -136,8 +140,9 @@ impl LockGuard {
     }
 
     /// Resolves when the lock can no longer be trusted, with the reason: the loss policy
-    /// saw the connection or the session go, or our node was deleted. Cancel-safe; call it
-    /// as often as wanted, for example in a `select!` beside the work the lock protects.
+    /// saw the connection or the session go, our node was deleted, or the lock was
+    /// [revoked](revoke). Cancel-safe; call it as often as wanted, for example in a
+    /// `select!` beside the work the lock protects.
     ///
     /// ```no_run
     /// # async fn _example(lock: zk_recipes::lock::Mutex) -> zk_recipes::Result<()> {
@@ -155,7 +160,7 @@ impl LockGuard {
                 ConnectionState::Suspended => LostReason::Suspended,
                 _ => LostReason::SessionEnded,
             },
-            () = node_deleted(&self.client, &self.node) => LostReason::NodeDeleted,
+            why = node_gone_or_revoked(&self.client, &self.node) => why,
         }
     }
 
@@ -202,17 +207,46 @@ impl Drop for LockGuard {
     }
 }
 
-/// Resolves once `node` is deleted (or cannot be watched because the session ended, which
-/// the loss policy reports).
-async fn node_deleted(client: &Client, node: &str) {
+/// The data that revokes a lock, as Curator's `Revoker` writes it.
+pub const REVOKE: &[u8] = b"__REVOKE__";
+
+/// Asks the holder of `node` to release it: sets its data to `__REVOKE__`, which the
+/// holder's [`LockGuard::lost`] reports as [`LostReason::Revoked`] (and Curator's
+/// revocable locks as a revocation). Cooperative: the holder decides. A node already gone
+/// is not an error.
+///
+/// # Errors
+///
+/// The ZooKeeper errors of the setData, but NoNode.
+///
+/// ```no_run
+/// # async fn _example(client: zk_client::Client, lock: zk_recipes::lock::Mutex) -> zk_recipes::Result<()> {
+/// if let Some(holder) = lock.holder().await? {
+///     zk_recipes::lock::revoke(&client, &holder.node).await?;
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn revoke(client: &Client, node: &str) -> Result<()> {
+    match client.set_data(node, REVOKE, None).await {
+        Ok(_) | Err(ZkError::NoNode(_)) => Ok(()),
+        Err(e) => Err(zk(e)),
+    }
+}
+
+/// Resolves once `node` is deleted or revoked (and never when it cannot be watched because
+/// the session ended, which the loss policy reports).
+async fn node_gone_or_revoked(client: &Client, node: &str) -> LostReason {
     loop {
-        match client.exists_and_watch(node).await {
-            Ok((None, _)) => return,
-            Ok((Some(_), watcher)) => match watcher.await {
-                Ok(event) if event.event_type == EventType::NodeDeleted => return,
+        match client.get_data_and_watch(node).await {
+            Ok((data, _, _)) if data[..] == *REVOKE => return LostReason::Revoked,
+            Ok((_, _, watcher)) => match watcher.await {
+                Ok(event) if event.event_type == EventType::NodeDeleted => {
+                    return LostReason::NodeDeleted;
+                }
                 Ok(_) => {}
                 Err(_) => std::future::pending::<()>().await,
             },
+            Err(ZkError::NoNode(_)) => return LostReason::NodeDeleted,
             Err(e) if e.is_connection_loss() => {
                 if wait_connected(client).await.is_err() {
                     std::future::pending::<()>().await;

@@ -1,5 +1,8 @@
 //! Locks with Curator's node layout and ordering: [`Mutex`] (Curator's
-//! `InterProcessMutex`; kazoo's `Lock` in [`Compat::Kazoo`] mode).
+//! `InterProcessMutex`; kazoo's `Lock` in [`Compat::Kazoo`] mode), [`RwLock`]
+//! (`InterProcessReadWriteLock`, with downgrade), [`Semaphore`] and [`SemaphoreMutex`]
+//! (`InterProcessSemaphoreV2`, `InterProcessSemaphoreMutex`) and [`MultiLock`]
+//! (`InterProcessMultiLock`).
 //!
 //! Every lock shares one shape: an acquire that can be dropped, time out or fail without
 //! leaving a node behind; a [`LockGuard`] that releases when dropped, carries a fencing
@@ -10,9 +13,17 @@
 
 mod contest;
 mod guard;
+mod handle;
+mod multi_lock;
 mod mutex;
 mod names;
+mod rwlock;
+mod semaphore;
 
-pub use guard::{LockGuard, LostReason};
-pub use mutex::{LockStats, Mutex, Participant};
+pub use guard::{LockGuard, LostReason, REVOKE, revoke};
+pub use handle::{LockStats, Participant};
+pub use multi_lock::{MultiLock, MultiLockGuard};
+pub use mutex::Mutex;
 pub use names::{Compat, sequence_of};
+pub use rwlock::RwLock;
+pub use semaphore::{MaxLeases, Semaphore, SemaphoreMutex};

@@ -266,3 +266,26 @@ async fn kazoo_mode_writes_kazoo_names_and_respects_kazoo_contenders() {
     drop(unsafe_grant);
     guard.release().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_revoked_holder_is_told_and_releases() {
+    let (zk, server) = client().await;
+    let guard = Mutex::new(&zk, "/locks/rv").acquire().await.unwrap();
+    let other = connect(&server).await;
+    let contender = Mutex::new(&other, "/locks/rv");
+    let holder = contender.holder().await.unwrap().unwrap();
+    zk_recipes::lock::revoke(&other, &holder.node)
+        .await
+        .unwrap();
+    assert_eq!(
+        within(guard.lost()).await,
+        zk_recipes::lock::LostReason::Revoked
+    );
+    guard.release().await.unwrap();
+    let next = within(contender.acquire()).await.unwrap();
+    // Revoking a node that is gone is not an error.
+    zk_recipes::lock::revoke(&other, &holder.node)
+        .await
+        .unwrap();
+    next.release().await.unwrap();
+}
