@@ -17,6 +17,7 @@
 //! | [`net`] | partitions between servers in network namespaces (root), a `setns` connector |
 //! | [`expire_session`] | server-side session expiry through a second connection |
 //! | [`Nemesis`], [`History`], [`TxnLog`] | seeded chaos, operation histories, the server's own record |
+//! | [`check`] | checkers on the server's record: a lock's mutual exclusion and fencing in zxid space |
 //! | [`shared()`] | one server per test binary, one chroot per test |
 //! | [`RawSession`] | a minimal raw-frame session to check server state independently |
 //! | [`mock`] | a scripted server for hostile-peer tests: garbage, bad lengths, short replies, silence |
@@ -60,6 +61,7 @@
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod check;
 pub mod config;
 pub mod discovery;
 pub mod ensemble;

@@ -291,6 +291,19 @@ impl TxnLog {
         })
     }
 
+    /// A log made of `events` (put in zxid order), for checkers' own tests.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let log = zk_testkit::TxnLog::from_events(Vec::new());
+    /// assert!(log.events().is_empty());
+    /// ```
+    pub fn from_events(mut events: Vec<TxnEvent>) -> Self {
+        events.sort_by_key(|e| (e.zxid, e.index));
+        Self { events }
+    }
+
     /// Every node's lifetime in zxid order of creation.
     ///
     /// # Examples

@@ -1,0 +1,264 @@
+//! Checkers that read what the servers committed ([`TxnLog`]) and say whether a lock kept
+//! its promise, for chaos tests of lock recipes (ours, or any library's that uses
+//! ZooKeeper's lock recipe: contenders are sequential children of the lock path, the
+//! lowest holds the lock).
+//!
+//! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
+//! multis that start with a `check` of its lock node and then write the protected
+//! resource. In zxid space, the lock at zxid `z` belongs to the live contender with the
+//! lowest sequence; a fenced write committed at `z` is stale unless its checked node was
+//! that holder. A grant is the span from a holder's first fenced write to its last.
+//!
+//! ```no_run
+//! # async fn _demo(ensemble: &zk_testkit::Ensemble) -> zk_testkit::Result<()> {
+//! let log = zk_testkit::TxnLog::read(ensemble)?;
+//! let report = zk_testkit::check::mutex(&log, "/locks/orders", "/orders");
+//! assert!(report.is_safe(), "{report}");
+//! # Ok(()) }
+//! ```
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use crate::oracle::{TxnLog, TxnOp};
+
+/// What [`mutex`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MutexReport {
+    /// Contender nodes created under the lock path.
+    pub contenders: usize,
+    /// Holders that made at least one fenced write (grants seen by the servers).
+    pub grants: usize,
+    /// Fenced writes committed.
+    pub fenced_writes: usize,
+    /// Pairs of grants whose spans overlap in zxid space.
+    pub overlapping_grants: usize,
+    /// Fenced writes committed while their lock node did not exist.
+    pub writes_without_node: usize,
+    /// Fenced writes committed while another contender held the lock.
+    pub stale_writes: usize,
+    /// Contender nodes still alive at the end of the log.
+    pub nodes_left: usize,
+}
+
+impl MutexReport {
+    /// Whether every safety count is zero.
+    ///
+    /// ```
+    /// assert!(zk_testkit::check::MutexReport::default().is_safe());
+    /// ```
+    pub fn is_safe(&self) -> bool {
+        self.overlapping_grants == 0
+            && self.writes_without_node == 0
+            && self.stale_writes == 0
+            && self.nodes_left == 0
+    }
+}
+
+impl fmt::Display for MutexReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} contenders, {} grants, {} fenced writes; overlapping grants {}, writes without the node {}, stale writes {}, nodes left {}",
+            self.contenders,
+            self.grants,
+            self.fenced_writes,
+            self.overlapping_grants,
+            self.writes_without_node,
+            self.stale_writes,
+            self.nodes_left
+        )
+    }
+}
+
+/// The sequence suffix of a contender name: its last ten characters, ZooKeeper's `%010d`
+/// (digits, or `-` and nine digits once the counter passed 2^31; the eleven-character
+/// `-2147483648` form is not told apart from a name ending in ten digits).
+///
+/// ```
+/// assert_eq!(zk_testkit::check::sequence("_c_x-lock-0000000042"), Some(42));
+/// assert_eq!(zk_testkit::check::sequence("x__lock__-000000001"), Some(-1));
+/// assert_eq!(zk_testkit::check::sequence("ready"), None);
+/// ```
+pub fn sequence(name: &str) -> Option<i32> {
+    let tail = name.get(name.len().checked_sub(10)?..)?;
+    let digits = tail.strip_prefix('-').unwrap_or(tail);
+    if digits.bytes().all(|b| b.is_ascii_digit()) {
+        tail.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// Checks a mutex on `lock_path` whose holders fence their writes to `resource` (a
+/// `check` of their lock node, then a write under `resource`, in one multi). See the
+/// module docs.
+///
+/// ```
+/// let report = zk_testkit::check::mutex(&zk_testkit::TxnLog::default(), "/l", "/r");
+/// assert_eq!(report.grants, 0);
+/// ```
+pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
+    let prefix = format!("{}/", lock_path.trim_end_matches('/'));
+    let is_contender = |path: &str| {
+        path.strip_prefix(&prefix)
+            .is_some_and(|name| !name.contains('/') && sequence(name).is_some())
+    };
+    let mut report = MutexReport::default();
+    // Live contenders by sequence, as the log is replayed.
+    let mut live: BTreeMap<(i64, String), ()> = BTreeMap::new();
+    let mut owner: HashMap<String, i64> = HashMap::new();
+    // Per holder node: first and last fenced write.
+    let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
+    let events = log.events();
+    let mut i = 0;
+    while i < events.len() {
+        let zxid = events[i].zxid;
+        let end = events[i..]
+            .iter()
+            .position(|e| e.zxid != zxid)
+            .map_or(events.len(), |n| i + n);
+        let txn = &events[i..end];
+        // A fenced write: a check of a contender, then a change under the resource.
+        let checked = txn.iter().find_map(|e| match &e.op {
+            TxnOp::Check { path, .. } if is_contender(path) => Some(path.clone()),
+            _ => None,
+        });
+        let writes_resource = txn.iter().any(|e| match &e.op {
+            TxnOp::SetData { path, .. } | TxnOp::Create { path, .. } | TxnOp::Delete { path } => {
+                path == resource || path.starts_with(&format!("{resource}/"))
+            }
+            _ => false,
+        });
+        let failed = txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. }));
+        if let (Some(node), true, false) = (checked, writes_resource, failed) {
+            report.fenced_writes += 1;
+            let holder = live.keys().next().map(|(_, p)| p.clone());
+            if !live.keys().any(|(_, p)| *p == node) {
+                report.writes_without_node += 1;
+            } else if holder.as_deref() != Some(node.as_str()) {
+                report.stale_writes += 1;
+            }
+            let span = spans.entry(node).or_insert((zxid, zxid));
+            span.1 = zxid;
+        }
+        for e in txn {
+            match &e.op {
+                TxnOp::Create { path, .. } if is_contender(path) => {
+                    report.contenders += 1;
+                    let seq = path.rsplit('/').next().and_then(sequence).unwrap_or(0);
+                    live.insert((i64::from(seq), path.clone()), ());
+                    owner.insert(path.clone(), e.session);
+                }
+                TxnOp::Delete { path } if is_contender(path) => {
+                    live.retain(|(_, p), ()| p != path);
+                }
+                TxnOp::CloseSession => {
+                    live.retain(|(_, p), ()| owner.get(p) != Some(&e.session));
+                }
+                _ => {}
+            }
+        }
+        i = end;
+    }
+    report.nodes_left = live.len();
+    report.grants = spans.len();
+    let mut ordered: Vec<(i64, i64)> = spans.into_values().collect();
+    ordered.sort_unstable();
+    for (k, (_, end)) in ordered.iter().enumerate() {
+        report.overlapping_grants += ordered[k + 1..]
+            .iter()
+            .take_while(|(start, _)| start <= end)
+            .count();
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::{NodeKind, TxnEvent};
+
+    fn event(zxid: i64, index: u32, session: i64, op: TxnOp) -> TxnEvent {
+        TxnEvent {
+            zxid,
+            index,
+            session,
+            cxid: 0,
+            time_ms: 0,
+            op,
+        }
+    }
+
+    fn create(zxid: i64, session: i64, path: &str) -> TxnEvent {
+        let kind = NodeKind::Ephemeral;
+        event(
+            zxid,
+            0,
+            session,
+            TxnOp::Create {
+                path: path.into(),
+                data: Vec::new(),
+                kind,
+            },
+        )
+    }
+
+    fn fenced(zxid: i64, node: &str) -> [TxnEvent; 2] {
+        let check = TxnOp::Check {
+            path: node.into(),
+            version: 0,
+        };
+        let set = TxnOp::SetData {
+            path: "/r".into(),
+            data: Vec::new(),
+            version: 1,
+        };
+        [event(zxid, 0, 1, check), event(zxid, 1, 1, set)]
+    }
+
+    #[test]
+    fn a_clean_history_is_safe_and_a_stale_write_is_counted() {
+        let a = "/l/_c_a-lock-0000000000";
+        let b = "/l/_c_b-lock-0000000001";
+        let mut events = vec![create(1, 1, a), create(2, 2, b)];
+        events.extend(fenced(3, a));
+        events.push(event(4, 0, 1, TxnOp::Delete { path: a.into() }));
+        events.extend(fenced(5, b));
+        events.push(event(6, 0, 2, TxnOp::Delete { path: b.into() }));
+        let report = mutex(&TxnLog::from_events(events), "/l", "/r");
+        assert!(report.is_safe(), "{report}");
+        assert_eq!(
+            (report.grants, report.fenced_writes, report.contenders),
+            (2, 2, 2)
+        );
+
+        // b writes while a holds: a stale write, and two grants that overlap.
+        let mut events = vec![create(1, 1, a), create(2, 2, b)];
+        events.extend(fenced(3, b));
+        events.extend(fenced(4, a));
+        events.push(event(5, 0, 1, TxnOp::Delete { path: a.into() }));
+        events.extend(fenced(6, b));
+        events.push(event(7, 0, 2, TxnOp::Delete { path: b.into() }));
+        let report = mutex(&TxnLog::from_events(events), "/l", "/r");
+        assert_eq!(report.stale_writes, 1, "{report}");
+        assert_eq!(report.overlapping_grants, 1, "{report}");
+        assert!(!report.is_safe());
+    }
+
+    #[test]
+    fn nodes_left_and_session_close() {
+        let a = "/l/_c_a-lock-0000000000";
+        let events = vec![create(1, 7, a), event(2, 0, 7, TxnOp::CloseSession)];
+        assert_eq!(
+            mutex(&TxnLog::from_events(events), "/l", "/r").nodes_left,
+            0
+        );
+        let events = vec![create(1, 7, a)];
+        assert_eq!(
+            mutex(&TxnLog::from_events(events), "/l", "/r").nodes_left,
+            1
+        );
+    }
+}
