@@ -111,28 +111,14 @@ pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
     let mut owner: HashMap<String, i64> = HashMap::new();
     // Per holder node: first and last fenced write.
     let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
-    let events = log.events();
-    let mut i = 0;
-    while i < events.len() {
-        let zxid = events[i].zxid;
-        let end = events[i..]
-            .iter()
-            .position(|e| e.zxid != zxid)
-            .map_or(events.len(), |n| i + n);
-        let txn = &events[i..end];
+    for txn in transactions(log) {
+        let zxid = txn[0].zxid;
         // A fenced write: a check of a contender, then a change under the resource.
         let checked = txn.iter().find_map(|e| match &e.op {
             TxnOp::Check { path, .. } if is_contender(path) => Some(path.clone()),
             _ => None,
         });
-        let writes_resource = txn.iter().any(|e| match &e.op {
-            TxnOp::SetData { path, .. } | TxnOp::Create { path, .. } | TxnOp::Delete { path } => {
-                path == resource || path.starts_with(&format!("{resource}/"))
-            }
-            _ => false,
-        });
-        let failed = txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. }));
-        if let (Some(node), true, false) = (checked, writes_resource, failed) {
+        if let (Some(node), true, false) = (checked, writes(txn, resource), failed(txn)) {
             report.fenced_writes += 1;
             let holder = live.keys().next().map(|(_, p)| p.clone());
             if !live.keys().any(|(_, p)| *p == node) {
@@ -160,7 +146,6 @@ pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
                 _ => {}
             }
         }
-        i = end;
     }
     report.nodes_left = live.len();
     report.grants = spans.len();
@@ -173,6 +158,119 @@ pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
             .count();
     }
     report
+}
+
+/// What [`semaphore`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SemaphoreReport {
+    /// Lease nodes created.
+    pub leases: usize,
+    /// Lease holders that made at least one fenced write.
+    pub grants: usize,
+    /// Fenced writes committed.
+    pub fenced_writes: usize,
+    /// The most grants whose spans (first to last fenced write) cover one zxid.
+    pub max_concurrent: usize,
+    /// Fenced writes committed while their lease node did not exist.
+    pub writes_without_node: usize,
+    /// Lease nodes still alive at the end of the log.
+    pub nodes_left: usize,
+}
+
+impl fmt::Display for SemaphoreReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} leases, {} grants, {} fenced writes; at most {} at once, writes without the lease {}, leases left {}",
+            self.leases,
+            self.grants,
+            self.fenced_writes,
+            self.max_concurrent,
+            self.writes_without_node,
+            self.nodes_left
+        )
+    }
+}
+
+/// Checks a semaphore whose lease nodes are the children of `leases_path` and whose
+/// holders fence their writes to `resource` with a `check` of their lease node: how many
+/// held at once (by the spans of their fenced writes), and whether any wrote without its
+/// lease.
+///
+/// ```
+/// let report = zk_testkit::check::semaphore(&zk_testkit::TxnLog::default(), "/s/leases", "/r");
+/// assert_eq!(report.max_concurrent, 0);
+/// ```
+pub fn semaphore(log: &TxnLog, leases_path: &str, resource: &str) -> SemaphoreReport {
+    let prefix = format!("{}/", leases_path.trim_end_matches('/'));
+    let is_lease = |path: &str| path.strip_prefix(&prefix).is_some_and(|n| !n.contains('/'));
+    let mut report = SemaphoreReport::default();
+    let mut live: HashMap<String, i64> = HashMap::new();
+    let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
+    for txn in transactions(log) {
+        let zxid = txn[0].zxid;
+        let checked = txn.iter().find_map(|e| match &e.op {
+            TxnOp::Check { path, .. } if is_lease(path) => Some(path.clone()),
+            _ => None,
+        });
+        if let (Some(node), true, false) = (checked, writes(txn, resource), failed(txn)) {
+            report.fenced_writes += 1;
+            if !live.contains_key(&node) {
+                report.writes_without_node += 1;
+            }
+            spans.entry(node).or_insert((zxid, zxid)).1 = zxid;
+        }
+        for e in txn {
+            match &e.op {
+                TxnOp::Create { path, .. } if is_lease(path) => {
+                    report.leases += 1;
+                    live.insert(path.clone(), e.session);
+                }
+                TxnOp::Delete { path } => {
+                    live.remove(path);
+                }
+                TxnOp::CloseSession => live.retain(|_, owner| *owner != e.session),
+                _ => {}
+            }
+        }
+    }
+    report.nodes_left = live.len();
+    report.grants = spans.len();
+    let mut edges: Vec<(i64, i32)> = spans
+        .values()
+        .flat_map(|(start, end)| [(*start, 1), (*end, -1)])
+        .collect();
+    // Starts before ends at the same zxid: spans that touch count as overlapping.
+    edges.sort_unstable_by_key(|(zxid, delta)| (*zxid, -delta));
+    let mut open = 0i32;
+    for (_, delta) in edges {
+        open += delta;
+        report.max_concurrent = report
+            .max_concurrent
+            .max(usize::try_from(open).unwrap_or(0));
+    }
+    report
+}
+
+/// The log's transactions: the events of one zxid together (a multi's members).
+fn transactions(log: &TxnLog) -> impl Iterator<Item = &[crate::oracle::TxnEvent]> {
+    log.events().chunk_by(|a, b| a.zxid == b.zxid)
+}
+
+/// Whether a transaction changes `resource` or a node below it.
+fn writes(txn: &[crate::oracle::TxnEvent], resource: &str) -> bool {
+    txn.iter().any(|e| match &e.op {
+        TxnOp::SetData { path, .. } | TxnOp::Create { path, .. } | TxnOp::Delete { path } => {
+            path == resource || path.starts_with(&format!("{resource}/"))
+        }
+        _ => false,
+    })
+}
+
+/// Whether a transaction failed (a multi with an error member).
+fn failed(txn: &[crate::oracle::TxnEvent]) -> bool {
+    txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. }))
 }
 
 #[cfg(test)]
@@ -245,6 +343,33 @@ mod tests {
         assert_eq!(report.stale_writes, 1, "{report}");
         assert_eq!(report.overlapping_grants, 1, "{report}");
         assert!(!report.is_safe());
+    }
+
+    #[test]
+    fn concurrent_lease_spans_are_counted() {
+        let lease = |n: usize| format!("/s/leases/_c_{n}-lease-000000000{n}");
+        let fence = |zxid, n: usize| {
+            let check = TxnOp::Check {
+                path: lease(n),
+                version: 0,
+            };
+            let set = TxnOp::SetData {
+                path: "/r".into(),
+                data: Vec::new(),
+                version: 1,
+            };
+            [event(zxid, 0, 1, check), event(zxid, 1, 1, set)]
+        };
+        let mut events = vec![create(1, 1, &lease(1)), create(2, 2, &lease(2))];
+        events.extend(fence(3, 1));
+        events.extend(fence(4, 2));
+        events.extend(fence(5, 1));
+        events.extend(fence(6, 2));
+        events.push(event(7, 0, 1, TxnOp::CloseSession));
+        events.push(event(8, 0, 2, TxnOp::CloseSession));
+        let report = semaphore(&TxnLog::from_events(events), "/s/leases", "/r");
+        assert_eq!(report.max_concurrent, 2, "{report}");
+        assert_eq!((report.grants, report.nodes_left), (2, 0));
     }
 
     #[test]

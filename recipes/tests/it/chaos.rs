@@ -1,8 +1,9 @@
-//! Chaos: a mutex on a 3-server ensemble under a seeded nemesis (leader kills and pauses,
-//! client blackholes and resets, session expiry), 3 clients × 4 contenders, every holder
-//! fencing its writes to a resource. The verdict comes from the servers' transaction log
-//! (`zk_testkit::check::mutex`): no overlapping grants, no write without the lock node, no
-//! stale fenced write, no lock node left.
+//! Chaos: a mutex, and a semaphore of 3 leases, on a 3-server ensemble under a seeded
+//! nemesis (leader kills and pauses, client blackholes and resets, session expiry), 3
+//! clients × 4 contenders, every holder fencing its writes to a resource. The verdict
+//! comes from the servers' transaction log (`zk_testkit::check`): for the mutex no
+//! overlapping grants, no write without the lock node, no stale fenced write; for the
+//! semaphore never more than 3 holders; and no node left.
 //!
 //! Bounded in the default run (`ZK_CHAOS_SECS`, default 12); `ZK_CHAOS_SEED` replays a
 //! schedule.
@@ -13,13 +14,23 @@ use std::time::Duration;
 
 use zk_client::{Client, CreateOptions};
 use zk_recipes::Error;
-use zk_recipes::lock::Mutex;
+use zk_recipes::lock::{LockGuard, Mutex, Semaphore};
 use zk_testkit::{Ensemble, FaultKind, Nemesis, SessionRegistry, TxnLog, check};
 
 use crate::support::init_logging;
 
 const LOCK: &str = "/chaos-lock";
 const RESOURCE: &str = "/chaos-resource";
+const SEMAPHORE: &str = "/chaos-semaphore";
+const LEASES: &str = "/chaos-semaphore/leases";
+const MAX_LEASES: u32 = 3;
+
+/// Which recipe the contenders take.
+#[derive(Clone, Copy, Debug)]
+enum Recipe {
+    Mutex,
+    Semaphore,
+}
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -30,6 +41,7 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 /// One client's contenders, until `stop`; a new session whenever the last one ended.
 async fn contend(
+    recipe: Recipe,
     hosts: String,
     sessions: SessionRegistry,
     stop: Arc<AtomicBool>,
@@ -50,8 +62,14 @@ async fn contend(
             let (client, stop, grants) = (client.clone(), stop.clone(), grants.clone());
             tasks.push(tokio::spawn(async move {
                 let lock = Mutex::new(&client, LOCK);
+                let semaphore = Semaphore::new(&client, SEMAPHORE, MAX_LEASES);
                 while !stop.load(Ordering::SeqCst) {
-                    let guard = match lock.acquire_timeout(Duration::from_secs(3)).await {
+                    let wait = Duration::from_secs(3);
+                    let acquired: zk_recipes::Result<LockGuard> = match recipe {
+                        Recipe::Mutex => lock.acquire_timeout(wait).await,
+                        Recipe::Semaphore => semaphore.acquire_timeout(wait).await,
+                    };
+                    let guard = match acquired {
                         Ok(guard) => guard,
                         Err(Error::SessionEnded(_)) => return,
                         Err(_) => continue,
@@ -64,7 +82,12 @@ async fn contend(
                         .await;
                     if granted.is_ok() {
                         grants.fetch_add(1, Ordering::Relaxed);
-                        tokio::time::sleep(Duration::from_millis(5)).await;
+                        // Semaphore holders stay longer, so that leases overlap.
+                        let hold = match recipe {
+                            Recipe::Mutex => 5,
+                            Recipe::Semaphore => 60,
+                        };
+                        tokio::time::sleep(Duration::from_millis(hold)).await;
                         let _ = guard.fenced().set_data(RESOURCE, b"-", None).commit().await;
                     }
                     let _ = guard.release().await;
@@ -79,8 +102,9 @@ async fn contend(
     }
 }
 
-#[tokio::test]
-async fn chaos_mutex_holds_under_a_nemesis() {
+/// Runs `recipe` under the nemesis; returns the transaction log, the faults and the grants
+/// the clients counted.
+async fn run_chaos(recipe: Recipe, parent: &str) -> (TxnLog, String, usize) {
     init_logging();
     let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
     let seed: u64 = env_or("ZK_CHAOS_SEED", 20_261_207);
@@ -109,6 +133,7 @@ async fn chaos_mutex_holds_under_a_nemesis() {
             .expect("an endpoint");
         nemesis = nemesis.endpoint(endpoint.clone());
         clients.push(tokio::spawn(contend(
+            recipe,
             endpoint.connect_string(),
             sessions.clone(),
             stop.clone(),
@@ -137,7 +162,7 @@ async fn chaos_mutex_holds_under_a_nemesis() {
     let checker = Client::connect(&ensemble.connect_string()).await.unwrap();
     tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            match checker.get_children(LOCK).await {
+            match checker.get_children(parent).await {
                 Ok((children, _)) if !children.is_empty() => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
@@ -146,17 +171,34 @@ async fn chaos_mutex_holds_under_a_nemesis() {
         }
     })
     .await
-    .expect("every lock node goes once its session does");
+    .expect("every node goes once its session does");
     checker.close().await;
     setup.close().await;
-    let txns = TxnLog::read(&ensemble).expect("the transaction log");
-    let report = check::mutex(&txns, LOCK, RESOURCE);
-    println!("seed {seed}, {} s, {} faults: {report}", secs, log.faults);
-    println!("{log}");
     assert!(log.faults >= 1, "{log}");
+    let txns = TxnLog::read(&ensemble).expect("the transaction log");
+    let faults = format!("seed {seed}, {secs} s, {} faults\n{log}", log.faults);
+    (txns, faults, grants.load(Ordering::Relaxed))
+}
+
+#[tokio::test]
+async fn chaos_mutex_holds_under_a_nemesis() {
+    let (txns, faults, grants) = run_chaos(Recipe::Mutex, LOCK).await;
+    let report = check::mutex(&txns, LOCK, RESOURCE);
+    println!("mutex: {report}; {faults}");
+    assert!(report.grants > 0 && grants > 0, "{report}");
+    assert!(report.is_safe(), "{report}\n{faults}");
+}
+
+#[tokio::test]
+async fn chaos_semaphore_never_exceeds_its_leases() {
+    let (txns, faults, grants) = run_chaos(Recipe::Semaphore, LEASES).await;
+    let report = check::semaphore(&txns, LEASES, RESOURCE);
+    println!("semaphore of {MAX_LEASES}: {report}; {faults}");
+    assert!(report.grants > 0 && grants > 0, "{report}");
     assert!(
-        report.grants > 0 && grants.load(Ordering::Relaxed) > 0,
-        "{report}"
+        report.max_concurrent <= MAX_LEASES as usize,
+        "{report}\n{faults}"
     );
-    assert!(report.is_safe(), "{report}\n{log}");
+    assert_eq!(report.writes_without_node, 0, "{report}");
+    assert_eq!(report.nodes_left, 0, "{report}");
 }
