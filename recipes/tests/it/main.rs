@@ -4,6 +4,7 @@
 mod chaos;
 mod multi_lock;
 mod mutex;
+mod readme;
 mod regressions;
 mod rwlock;
 mod semaphore;
