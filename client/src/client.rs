@@ -76,7 +76,10 @@ impl Client {
 
     /// A watcher of the latest session state.
     pub fn state_watcher(&self) -> StateWatcher {
-        StateWatcher::new(self.0.state.clone())
+        let mut rx = self.0.state.clone();
+        // Changes from now on: the handle's own receiver has never marked a state seen.
+        rx.mark_unchanged();
+        StateWatcher::new(rx)
     }
 
     /// A stream of every state transition from now on, starting with the current state.

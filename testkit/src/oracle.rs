@@ -250,17 +250,33 @@ impl TxnLog {
     /// let log = zk_testkit::TxnLog::read_dirs(&["/var/lib/zookeeper".into()])?;
     /// # let _ = log; Ok::<(), zk_testkit::Error>(())
     /// ```
+    ///
+    /// Only transactions logged by a majority of the servers are kept: a committed
+    /// transaction is logged by a quorum before it commits, while a proposal that a killed
+    /// leader logged alone was never committed (and would otherwise show a node that never
+    /// existed).
     pub fn read_dirs(dirs: &[PathBuf]) -> Result<Self> {
-        let mut merged: BTreeMap<(i64, u32), TxnEvent> = BTreeMap::new();
+        let mut merged: BTreeMap<(i64, u32), (TxnEvent, usize)> = BTreeMap::new();
         for dir in dirs {
+            let mut seen = std::collections::BTreeSet::new();
             for file in log_files(dir)? {
                 for e in read_log_file(&file)? {
-                    merged.entry((e.zxid, e.index)).or_insert(e);
+                    let key = (e.zxid, e.index);
+                    let first_here = seen.insert(key);
+                    let entry = merged.entry(key).or_insert((e, 0));
+                    if first_here {
+                        entry.1 += 1;
+                    }
                 }
             }
         }
+        let quorum = dirs.len() / 2 + 1;
         Ok(Self {
-            events: merged.into_values().collect(),
+            events: merged
+                .into_values()
+                .filter(|(_, logs)| *logs >= quorum)
+                .map(|(e, _)| e)
+                .collect(),
         })
     }
 

@@ -391,3 +391,23 @@ async fn a_background_delete_waits_out_a_disconnect() {
     ));
     zk.close().await;
 }
+
+#[tokio::test]
+async fn a_new_state_watcher_waits_for_the_next_change() {
+    let server = Server::start().await.unwrap();
+    let endpoint = server.client_endpoint("watcher").await.unwrap();
+    let zk = builder().connect(&endpoint.connect_string()).await.unwrap();
+    let mut states = zk.state_watcher();
+    assert_eq!(states.current(), SessionState::Connected);
+    let early = tokio::time::timeout(Duration::from_millis(200), states.changed()).await;
+    assert!(
+        early.is_err(),
+        "changed() reported a change that did not happen: {early:?}"
+    );
+    endpoint.reset_all();
+    assert_eq!(
+        within(states.changed()).await.unwrap(),
+        SessionState::Disconnected
+    );
+    zk.close().await;
+}

@@ -88,6 +88,7 @@ pub(crate) async fn run(
         parent: &spec.path,
         prefix: spec.compat.new_prefix(),
         node: None,
+        stat: None,
         won: false,
     };
     let contest = contest(attempt, spec, rule, matches!(wait, Wait::No));
@@ -107,6 +108,8 @@ struct Attempt<'a> {
     parent: &'a str,
     prefix: String,
     node: Option<String>,
+    /// Our node's Stat at creation.
+    stat: Option<Stat>,
     won: bool,
 }
 
@@ -173,20 +176,10 @@ async fn contest(
                 attempt.node = Some(created.path.clone());
                 (created.path, created.stat, None)
             }
-            Some(node) => match client.exists(&node).await {
-                Ok(Some(stat)) => (node, stat, None),
-                Ok(None) => {
-                    // Our node is gone (deleted by someone): queue again at the end.
-                    attempt.node = None;
-                    continue;
-                }
-                Err(e) if e.is_connection_loss() => {
-                    wait_connected(client).await?;
-                    continue;
-                }
-                Err(e) => return Err(zk(e)),
-            },
+            // Our node, as created: the read of the children says whether it still exists.
+            Some(node) => (node, attempt.stat.unwrap_or_default(), None),
         };
+        attempt.stat = Some(stat);
         match look(&mut attempt, spec, rule, &node, &stat, children, once).await? {
             Look::Won => {
                 attempt.won = true;
