@@ -486,8 +486,8 @@ impl Outcome {
     }
 
     /// Every session did every round, without a timeout or an error; the lock went from
-    /// ours to each peer library and back; our side saw each library's participants with
-    /// the data they set.
+    /// ours to the peers and back, and between ours and each peer library; our side saw
+    /// each library's participants with the data they set.
     fn assert_complete(&self) {
         assert!(self.failures.is_empty(), "{:#?}", self.failures);
         let mut per_id: BTreeMap<&str, usize> = BTreeMap::new();
@@ -503,16 +503,19 @@ impl Outcome {
         }
         assert_eq!(per_id.len(), self.ids.len(), "unknown ids: {per_id:?}");
         let handoffs = self.handoffs();
+        let has = |from: Option<&str>, to: Option<&str>| {
+            handoffs
+                .keys()
+                .any(|&(f, t)| from.is_none_or(|from| f == from) && to.is_none_or(|to| t == to))
+        };
+        assert!(has(Some("rust"), None), "never from ours: {handoffs:?}");
+        assert!(has(None, Some("rust")), "never to ours: {handoffs:?}");
         for id in &self.ids {
             let peer = library(id);
-            if peer != "rust" {
-                for pair in [("rust", peer), (peer, "rust")] {
-                    assert!(
-                        handoffs.contains_key(&pair),
-                        "no handoff {pair:?}: {handoffs:?}"
-                    );
-                }
-            }
+            assert!(
+                peer == "rust" || has(Some("rust"), Some(peer)) || has(Some(peer), Some("rust")),
+                "the lock never passed between ours and {peer}: {handoffs:?}"
+            );
         }
         let unknown: Vec<_> = self.seen_data.difference(&self.ids).collect();
         assert!(
@@ -529,9 +532,22 @@ impl Outcome {
         );
     }
 
-    /// Complete, no violation, no overlap, and grants in the order of the sequences.
+    /// Complete, no violation, no overlap, grants in the order of the sequences, and the
+    /// lock went from ours to each peer library and back.
     fn assert_exclusive(&self) {
         self.assert_complete();
+        let handoffs = self.handoffs();
+        for id in &self.ids {
+            let peer = library(id);
+            if peer != "rust" {
+                for pair in [("rust", peer), (peer, "rust")] {
+                    assert!(
+                        handoffs.contains_key(&pair),
+                        "no handoff {pair:?}: {handoffs:?}"
+                    );
+                }
+            }
+        }
         assert!(self.violations.is_empty(), "{:#?}", self.violations);
         assert!(self.overlaps.is_empty(), "{:#?}", self.overlaps);
         let seqs: Vec<(i32, &str)> = self
