@@ -1,9 +1,12 @@
 //! zk-recipes against real ZooKeeper 3.8 servers started by zk-testkit: one shared
-//! standalone server per binary, a chroot per test; fault tests start their own.
+//! standalone server per binary, a chroot per test; fault tests start their own. The
+//! interop tests also run Curator and kazoo contenders (tests/interop/README.md).
 
 mod chaos;
+mod interop;
 mod multi_lock;
 mod mutex;
+mod peers;
 mod readme;
 mod regressions;
 mod rwlock;
