@@ -4,6 +4,7 @@
 
 mod chaos;
 mod interop;
+mod interop_rwlock;
 mod multi_lock;
 mod mutex;
 mod peers;

@@ -48,6 +48,8 @@ pub(crate) enum Program {
     CuratorMutex,
     /// `kazoo_lock.py`: kazoo's `Lock`.
     KazooLock,
+    /// `CuratorRwLock`: Curator's `InterProcessReadWriteLock` (`--role read|write|mixed`).
+    CuratorRwLock,
 }
 
 /// The compiled Curator contenders.
@@ -359,13 +361,16 @@ pub(crate) async fn start(
     }
     args.extend(spawn.extra.iter().cloned());
     let mut command = match spawn.program {
-        Program::CuratorMutex => {
+        Program::CuratorMutex | Program::CuratorRwLock => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
             c.args(["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-cp"])
                 .arg(&curator.classpath)
-                .arg("CuratorMutex");
+                .arg(match spawn.program {
+                    Program::CuratorRwLock => "CuratorRwLock",
+                    _ => "CuratorMutex",
+                });
             c
         }
         Program::KazooLock => {
