@@ -255,7 +255,9 @@ async fn run(case: Case) -> Outcome {
     // The peers are built first: no session of ours should wait while they build.
     for spawn in &case.peers {
         match spawn.program {
-            Program::CuratorMutex | Program::CuratorRwLock => drop(peers::curator().await),
+            Program::CuratorMutex | Program::CuratorRwLock | Program::CuratorSemaphore => {
+                drop(peers::curator().await)
+            }
             Program::KazooLock => drop(peers::kazoo().await),
         }
     }

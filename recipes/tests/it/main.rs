@@ -4,7 +4,7 @@
 
 mod chaos;
 mod interop;
-mod interop_rwlock;
+mod interop_shared;
 mod multi_lock;
 mod mutex;
 mod peers;

@@ -50,6 +50,8 @@ pub(crate) enum Program {
     KazooLock,
     /// `CuratorRwLock`: Curator's `InterProcessReadWriteLock` (`--role read|write|mixed`).
     CuratorRwLock,
+    /// `CuratorSemaphore`: Curator's `InterProcessSemaphoreV2` (`--leases N`).
+    CuratorSemaphore,
 }
 
 /// The compiled Curator contenders.
@@ -361,7 +363,7 @@ pub(crate) async fn start(
     }
     args.extend(spawn.extra.iter().cloned());
     let mut command = match spawn.program {
-        Program::CuratorMutex | Program::CuratorRwLock => {
+        Program::CuratorMutex | Program::CuratorRwLock | Program::CuratorSemaphore => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -369,6 +371,7 @@ pub(crate) async fn start(
                 .arg(&curator.classpath)
                 .arg(match spawn.program {
                     Program::CuratorRwLock => "CuratorRwLock",
+                    Program::CuratorSemaphore => "CuratorSemaphore",
                     _ => "CuratorMutex",
                 });
             c
