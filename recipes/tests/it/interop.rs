@@ -256,9 +256,11 @@ async fn run(case: Case) -> Outcome {
     for spawn in &case.peers {
         match spawn.program {
             Program::CuratorMutex | Program::CuratorRwLock | Program::CuratorSemaphore => {
-                drop(peers::curator().await)
+                let _ = peers::curator().await;
             }
-            Program::KazooLock => drop(peers::kazoo().await),
+            Program::KazooLock => {
+                let _ = peers::kazoo().await;
+            }
         }
     }
     init_logging();
