@@ -113,12 +113,7 @@ pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
     let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
     for txn in transactions(log) {
         let zxid = txn[0].zxid;
-        // A fenced write: a check of a contender, then a change under the resource.
-        let checked = txn.iter().find_map(|e| match &e.op {
-            TxnOp::Check { path, .. } if is_contender(path) => Some(path.clone()),
-            _ => None,
-        });
-        if let (Some(node), true, false) = (checked, writes(txn, resource), failed(txn)) {
+        if let Some(node) = fenced_write(txn, is_contender, resource) {
             report.fenced_writes += 1;
             let holder = live.keys().next().map(|(_, p)| p.clone());
             if !live.keys().any(|(_, p)| *p == node) {
@@ -126,8 +121,7 @@ pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
             } else if holder.as_deref() != Some(node.as_str()) {
                 report.stale_writes += 1;
             }
-            let span = spans.entry(node).or_insert((zxid, zxid));
-            span.1 = zxid;
+            spans.entry(node).or_insert((zxid, zxid)).1 = zxid;
         }
         for e in txn {
             match &e.op {
@@ -210,11 +204,7 @@ pub fn semaphore(log: &TxnLog, leases_path: &str, resource: &str) -> SemaphoreRe
     let mut spans: HashMap<String, (i64, i64)> = HashMap::new();
     for txn in transactions(log) {
         let zxid = txn[0].zxid;
-        let checked = txn.iter().find_map(|e| match &e.op {
-            TxnOp::Check { path, .. } if is_lease(path) => Some(path.clone()),
-            _ => None,
-        });
-        if let (Some(node), true, false) = (checked, writes(txn, resource), failed(txn)) {
+        if let Some(node) = fenced_write(txn, is_lease, resource) {
             report.fenced_writes += 1;
             if !live.contains_key(&node) {
                 report.writes_without_node += 1;
@@ -256,6 +246,22 @@ pub fn semaphore(log: &TxnLog, leases_path: &str, resource: &str) -> SemaphoreRe
 /// The log's transactions: the events of one zxid together (a multi's members).
 fn transactions(log: &TxnLog) -> impl Iterator<Item = &[crate::oracle::TxnEvent]> {
     log.events().chunk_by(|a, b| a.zxid == b.zxid)
+}
+
+/// The node a committed fenced write checked: a `check` of a node `is_node` accepts, and a
+/// change under `resource`, in one transaction that did not fail.
+fn fenced_write(
+    txn: &[crate::oracle::TxnEvent],
+    is_node: impl Fn(&str) -> bool,
+    resource: &str,
+) -> Option<String> {
+    if !writes(txn, resource) || failed(txn) {
+        return None;
+    }
+    txn.iter().find_map(|e| match &e.op {
+        TxnOp::Check { path, .. } if is_node(path) => Some(path.clone()),
+        _ => None,
+    })
 }
 
 /// Whether a transaction changes `resource` or a node below it.

@@ -22,33 +22,51 @@ const HOLD: Duration = Duration::from_millis(20);
 
 #[tokio::test]
 async fn interop_rwlock_with_curator() {
-    // Built before any session of ours waits.
-    let _ = peers::curator().await;
-    init_logging();
-    let zk = zk_testkit::shared().await.expect("shared server");
-    let admin = connect(&zk).await;
-    let path = "/interop/rw";
-    let markers = prepare(&admin, path).await;
     let spawn = Spawn {
         program: Program::CuratorRwLock,
         id: "curator-rw".to_owned(),
         sessions: 2,
         extra: vec!["--role".to_owned(), "mixed".to_owned()],
     };
+    // Our session 0 writes, session 1 reads.
+    run_with_curator(
+        "rwlock",
+        "/interop/rw",
+        spawn,
+        |client, path, markers, k| tokio::spawn(rounds(client, path, markers, k == 0)),
+    )
+    .await;
+}
+
+/// Runs two sessions of ours (`ours(client, path, markers, k)` makes session `k`'s
+/// rounds) beside the Curator program `spawn` on `path`, all starting together, and
+/// asserts every round completed without a violation.
+async fn run_with_curator(
+    case: &str,
+    path: &str,
+    spawn: Spawn,
+    ours: impl Fn(Client, String, String, usize) -> tokio::task::JoinHandle<Vec<String>>,
+) {
+    // Built before any session of ours waits.
+    let _ = peers::curator().await;
+    init_logging();
+    let zk = zk_testkit::shared().await.expect("shared server");
+    let admin = connect(&zk).await;
+    let markers = prepare(&admin, path).await;
     let mut curator = peers::start(&spawn, &zk.connect_string(), path, ROUNDS, HOLD, false).await;
-    let writer = connect(&zk).await;
-    let reader = connect(&zk).await;
+    let clients = [connect(&zk).await, connect(&zk).await];
     curator.ready(spawn.sessions).await;
     admin
         .create(&format!("{markers}/go"), b"", &CreateOptions::persistent())
         .await
         .expect("go");
-    let ours = [
-        tokio::spawn(rounds(writer, path.to_owned(), markers.clone(), true)),
-        tokio::spawn(rounds(reader, path.to_owned(), markers.clone(), false)),
-    ];
+    let tasks: Vec<_> = clients
+        .into_iter()
+        .enumerate()
+        .map(|(k, client)| ours(client, path.to_owned(), markers.clone(), k))
+        .collect();
     let mut lines = Vec::new();
-    for task in ours {
+    for task in tasks {
         lines.extend(
             tokio::time::timeout(Duration::from_secs(90), task)
                 .await
@@ -59,7 +77,7 @@ async fn interop_rwlock_with_curator() {
     let finished = curator.finish(Duration::from_secs(60)).await;
     finished.assert_clean();
     lines.extend(finished.lines);
-    assert_clean_run("rwlock", &lines, 4 * ROUNDS);
+    assert_clean_run(case, &lines, 4 * ROUNDS);
     admin.close().await;
 }
 
@@ -157,48 +175,19 @@ async fn prepare(admin: &Client, path: &str) -> String {
 
 #[tokio::test]
 async fn interop_semaphore_with_curator() {
-    // Built before any session of ours waits.
-    let _ = peers::curator().await;
-    init_logging();
-    let zk = zk_testkit::shared().await.expect("shared server");
-    let admin = connect(&zk).await;
-    let path = "/interop/sem";
-    let markers = prepare(&admin, path).await;
     let spawn = Spawn {
         program: Program::CuratorSemaphore,
         id: "curator-sem".to_owned(),
         sessions: 2,
         extra: vec!["--leases".to_owned(), "2".to_owned()],
     };
-    let mut curator = peers::start(&spawn, &zk.connect_string(), path, ROUNDS, HOLD, false).await;
-    let ours = [connect(&zk).await, connect(&zk).await];
-    curator.ready(spawn.sessions).await;
-    admin
-        .create(&format!("{markers}/go"), b"", &CreateOptions::persistent())
-        .await
-        .expect("go");
-    let tasks: Vec<_> = ours
-        .into_iter()
-        .enumerate()
-        .map(|(k, client)| {
-            let (path, markers) = (path.to_owned(), markers.clone());
-            tokio::spawn(async move { leases(client, path, markers, format!("rust-{k}")).await })
-        })
-        .collect();
-    let mut lines = Vec::new();
-    for task in tasks {
-        lines.extend(
-            tokio::time::timeout(Duration::from_secs(90), task)
-                .await
-                .expect("our contender finished")
-                .expect("our contender"),
-        );
-    }
-    let finished = curator.finish(Duration::from_secs(60)).await;
-    finished.assert_clean();
-    lines.extend(finished.lines);
-    assert_clean_run("semaphore", &lines, 4 * ROUNDS);
-    admin.close().await;
+    run_with_curator(
+        "semaphore",
+        "/interop/sem",
+        spawn,
+        |client, path, markers, k| tokio::spawn(leases(client, path, markers, format!("rust-{k}"))),
+    )
+    .await;
 }
 
 /// Our side of the semaphore protocol: a lease, then a free slot marker.

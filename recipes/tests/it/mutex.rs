@@ -8,7 +8,7 @@ use std::time::Duration;
 use zk_recipes::lock::{Compat, Mutex, sequence_of};
 use zk_recipes::{Error, protected};
 
-use crate::support::{children, client, connect, until_empty, within};
+use crate::support::{children, client, connect, until_children, until_empty, within};
 
 #[tokio::test]
 async fn the_node_has_curators_name_and_the_participant_id_as_data() {
@@ -111,12 +111,7 @@ async fn try_and_timeout_leave_nothing_behind() {
     assert!(matches!(timed_out, Err(Error::Timeout(_))), "{timed_out:?}");
     assert!(started.elapsed() >= Duration::from_millis(200));
     assert_eq!(lock.stats().timeouts, 1);
-    within(async {
-        while children(&zk, "/locks/t").await.len() > 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/locks/t", |n| n <= 1).await;
     assert_eq!(
         children(&zk, "/locks/t").await,
         [held.node().rsplit('/').next().unwrap()]
@@ -138,20 +133,10 @@ async fn a_dropped_acquire_deletes_its_node() {
         let lock = lock.clone();
         async move { lock.acquire().await }
     });
-    within(async {
-        while children(&zk, "/locks/drop").await.len() < 2 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/locks/drop", |n| n >= 2).await;
     waiting.abort();
     let _ = waiting.await;
-    within(async {
-        while children(&zk, "/locks/drop").await.len() > 1 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/locks/drop", |n| n <= 1).await;
     held.release().await.unwrap();
     until_empty(&zk, "/locks/drop").await;
 }

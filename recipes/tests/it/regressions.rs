@@ -7,7 +7,7 @@ use zk_client::Client;
 use zk_recipes::lock::{LostReason, Mutex};
 use zk_testkit::Server;
 
-use crate::support::{children, client, connect, init_logging, until_empty, within};
+use crate::support::{client, connect, init_logging, until_children, until_empty, within};
 
 /// CURATOR-79: an acquire dropped in the middle of its wait must not leave its node, which
 /// would block every later acquire until the session ends.
@@ -21,12 +21,7 @@ async fn curator_79_a_cancelled_acquire_leaves_no_node() {
         let timed = tokio::time::timeout(Duration::from_millis(50), lock.acquire()).await;
         assert!(timed.is_err(), "the lock is held");
     }
-    within(async {
-        while children(&zk, "/c79").await.len() > 1 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/c79", |n| n <= 1).await;
     held.release().await.unwrap();
     let next = within(Mutex::new(&other, "/c79").acquire()).await.unwrap();
     next.release().await.unwrap();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use zk_recipes::Error;
 use zk_recipes::lock::RwLock;
 
-use crate::support::{children, client, connect, until_empty, within};
+use crate::support::{children, client, connect, until_children, until_empty, within};
 
 #[tokio::test]
 async fn readers_share_and_a_writer_excludes() {
@@ -51,12 +51,7 @@ async fn curator_621_downgrade_while_a_writer_waits() {
     let other = connect(&server).await;
     let contender = RwLock::new(&other, "/downgrade");
     let waiting = tokio::spawn(async move { contender.write().await });
-    within(async {
-        while children(&zk, "/downgrade").await.len() < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/downgrade", |n| n >= 3).await;
     write.release().await.unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(
@@ -81,19 +76,9 @@ async fn kazoo_649_a_reader_between_two_writers_does_not_deadlock() {
     let w1 = RwLock::new(&zk, "/rw649").write().await.unwrap();
     let (r, w2) = (connect(&server).await, connect(&server).await);
     let reader = tokio::spawn(async move { RwLock::new(&r, "/rw649").read().await });
-    within(async {
-        while children(&zk, "/rw649").await.len() < 2 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/rw649", |n| n >= 2).await;
     let writer = tokio::spawn(async move { RwLock::new(&w2, "/rw649").write().await });
-    within(async {
-        while children(&zk, "/rw649").await.len() < 3 {
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-    })
-    .await;
+    until_children(&zk, "/rw649", |n| n >= 3).await;
     w1.release().await.unwrap();
     let read = within(reader).await.unwrap().unwrap();
     assert!(!writer.is_finished());

@@ -48,12 +48,17 @@ pub(crate) async fn children(client: &Client, path: &str) -> Vec<String> {
     }
 }
 
-/// Waits until `path` has no children left (background deletes land).
-pub(crate) async fn until_empty(client: &Client, path: &str) {
+/// Waits (at most 30 s) until the number of children of `path` satisfies `ok`.
+pub(crate) async fn until_children(client: &Client, path: &str, ok: impl Fn(usize) -> bool) {
     within(async {
-        while !children(client, path).await.is_empty() {
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        while !ok(children(client, path).await.len()) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     })
     .await;
+}
+
+/// Waits until `path` has no children left (background deletes land).
+pub(crate) async fn until_empty(client: &Client, path: &str) {
+    until_children(client, path, |n| n == 0).await;
 }
