@@ -29,7 +29,7 @@
 //!
 //! | workload | what (defaults) | keys |
 //! |---|---|---|
-//! | `lock_uncontended` | One session, one [`Mutex`] on `<root>/lock-u`. `RB_LOCK_N` (2000) times: acquire, then release; the latency is the pair. | `lock_p50_us`, `lock_p99_us`, `acquire_p50_us`, `lock_ops` (pairs/s), `lock_cpu_us` (process CPU per pair) |
+//! | `lock_uncontended` | One session, one [`Mutex`] on `<root>/lock-u`. `RB_LOCK_N` (2000) times: acquire, then release; the latency is the pair. | `lock_p50_us`, `lock_p99_us`, `acquire_p50_us`, `lock_ops` (pairs/s), `lock_cpu_us` (process CPU per pair), and `write_pair_p50_us`: a bare ephemeral create then delete on the same session afterwards, the floor of any acquire+release that waits for its delete |
 //! | `lock_contended` | `RB_SESSIONS` (4) sessions × `RB_TASKS` (4) tokio tasks, one [`Mutex`] each, all on `<root>/lock-c`, for `RB_CONTENDED_S` (10) s. Each loop: acquire; claim an in-process holder flag (a collision is a violation); increment an unguarded counter; check the flag is still ours and clear it; release. | `handoffs_per_s`, `violations` (must be 0), `cpu_us_per_handoff`, `lock_timeouts` |
 //!
 //! In `lock_contended`, the counter is a plain load followed by a store, with a
@@ -220,16 +220,39 @@ async fn lock_uncontended(setup: &Setup, scale: f64, report: bool) -> Outcome<Re
     }
     let secs = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - c0;
+    let floor = write_pair_floor(&client, setup, n / 4 + 1, report).await?;
     close(&client).await;
     pair.sort_by(f64::total_cmp);
     acquire.sort_by(f64::total_cmp);
     Ok(vec![
+        ("write_pair_p50_us", floor),
         ("lock_p50_us", pct(&pair, 0.5)),
         ("lock_p99_us", pct(&pair, 0.99)),
         ("acquire_p50_us", pct(&acquire, 0.5)),
         ("lock_ops", n as f64 / secs),
         ("lock_cpu_us", cpu * 1e6 / n as f64),
     ])
+}
+
+/// The p50 of the two writes every confirmed acquire+release needs, with nothing else:
+/// create an ephemeral node, then delete it once the create is confirmed.
+async fn write_pair_floor(client: &Client, setup: &Setup, n: usize, report: bool) -> Outcome<f64> {
+    let path = format!("{}/floor{}", setup.root, suffix(report));
+    let mut pairs = Vec::with_capacity(n);
+    for _ in 0..n {
+        let s = Instant::now();
+        client
+            .create(&path, b"", &CreateOptions::ephemeral())
+            .await
+            .map_err(|e| format!("floor create: {e}"))?;
+        client
+            .delete(&path, None)
+            .await
+            .map_err(|e| format!("floor delete: {e}"))?;
+        pairs.push(micros(s.elapsed()));
+    }
+    pairs.sort_by(f64::total_cmp);
+    Ok(pct(&pairs, 0.5))
 }
 
 /// What the contenders of `lock_contended` share.
