@@ -27,9 +27,16 @@ pub enum Error {
     /// The session ended (expired, closed, authentication failed) while waiting or holding.
     #[error("the session ended: {0}")]
     SessionEnded(zk_client::Error),
-    /// A path or name the recipe cannot use.
+    /// A path or name the recipe cannot use, or a call out of order (an election used
+    /// before it was started).
     #[error("{0}")]
     InvalidArgument(String),
+    /// The recipe was closed by this process.
+    #[error("the recipe was closed")]
+    Closed,
+    /// What only the leader may do, asked of a participant that does not lead.
+    #[error("not the leader")]
+    NotLeader,
 }
 
 impl Error {
@@ -43,7 +50,8 @@ impl Error {
         match self {
             Self::Timeout(_) => true,
             Self::Zk(e) => e.is_retryable(),
-            Self::SessionEnded(_) | Self::InvalidArgument(_) => false,
+            Self::NotLeader => true,
+            Self::SessionEnded(_) | Self::InvalidArgument(_) | Self::Closed => false,
         }
     }
 }

@@ -54,6 +54,7 @@
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod election;
 pub mod lock;
 pub mod protected;
 pub mod state;

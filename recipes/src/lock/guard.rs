@@ -10,7 +10,7 @@ use crate::error::{Result, zk};
 use crate::protected::wait_connected;
 use crate::state::{ConnectionState, LossPolicy};
 
-/// Why a held lock can no longer be trusted.
+/// Why a held lock (or leadership, or anything a recipe holds) can no longer be trusted.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[non_exhaustive]
 pub enum LostReason {
@@ -24,6 +24,9 @@ pub enum LostReason {
     /// Someone asked for the lock ([`revoke`]): cooperative revocation, as Curator's
     /// `Revoker` does; release it.
     Revoked,
+    /// This process gave it up: the recipe was closed, or its leader resigned or was
+    /// interrupted.
+    Closed,
 }
 
 impl fmt::Display for LostReason {
@@ -33,6 +36,7 @@ impl fmt::Display for LostReason {
             Self::SessionEnded => "the session ended",
             Self::NodeDeleted => "the lock node was deleted",
             Self::Revoked => "the lock was revoked",
+            Self::Closed => "it was closed or given up",
         })
     }
 }

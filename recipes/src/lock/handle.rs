@@ -191,30 +191,7 @@ impl Handle {
         holds: impl Fn(&[super::names::Contender], usize) -> bool,
     ) -> Result<Vec<Participant>> {
         let inner = &self.inner;
-        let children = match inner.client.get_children(&inner.spec.path).await {
-            Ok((children, _)) => children,
-            Err(ZkError::NoNode(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(zk(e)),
-        };
-        let contenders = contenders(&children, &inner.spec.patterns);
-        // Pipelined: every read is sent before the first is awaited.
-        let reads: Vec<_> = contenders
-            .iter()
-            .map(|c| inner.client.get_data(&join(&inner.spec.path, &c.name)))
-            .collect();
-        let mut participants = Vec::with_capacity(reads.len());
-        for (index, (contender, read)) in contenders.iter().zip(reads).enumerate() {
-            match read.await {
-                Ok((data, _)) => participants.push(Participant {
-                    node: join(&inner.spec.path, &contender.name),
-                    data,
-                    holds: holds(&contenders, index),
-                }),
-                Err(ZkError::NoNode(_)) => {}
-                Err(e) => return Err(zk(e)),
-            }
-        }
-        Ok(participants)
+        read_participants(&inner.client, &inner.spec.path, &inner.spec.patterns, holds).await
     }
 
     pub(crate) fn stats(&self) -> LockStats {
@@ -254,6 +231,40 @@ impl Holder for Inner {
             futures::future::ready(Ok(())).boxed()
         }
     }
+}
+
+/// The contenders under `path` that match `patterns`, in grant order, with their data (read
+/// pipelined; a node gone meanwhile is skipped); `holds` as `holds(contenders, index)`.
+pub(crate) async fn read_participants(
+    client: &Client,
+    path: &str,
+    patterns: &[&str],
+    holds: impl Fn(&[super::names::Contender], usize) -> bool,
+) -> Result<Vec<Participant>> {
+    let children = match client.get_children(path).await {
+        Ok((children, _)) => children,
+        Err(ZkError::NoNode(_)) => return Ok(Vec::new()),
+        Err(e) => return Err(zk(e)),
+    };
+    let contenders = contenders(&children, patterns);
+    // Pipelined: every read is sent before the first is awaited.
+    let reads: Vec<_> = contenders
+        .iter()
+        .map(|c| client.get_data(&join(path, &c.name)))
+        .collect();
+    let mut participants = Vec::with_capacity(reads.len());
+    for (index, (contender, read)) in contenders.iter().zip(reads).enumerate() {
+        match read.await {
+            Ok((data, _)) => participants.push(Participant {
+                node: join(path, &contender.name),
+                data,
+                holds: holds(&contenders, index),
+            }),
+            Err(ZkError::NoNode(_)) => {}
+            Err(e) => return Err(zk(e)),
+        }
+    }
+    Ok(participants)
 }
 
 /// The hold, whatever a panicking holder of the std mutex left.

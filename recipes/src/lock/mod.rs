@@ -12,11 +12,11 @@
 //! (no herd), with getData, and re-read the children after every wake-up.
 
 mod contest;
-mod guard;
-mod handle;
+pub(crate) mod guard;
+pub(crate) mod handle;
 mod multi_lock;
 mod mutex;
-mod names;
+pub(crate) mod names;
 mod rwlock;
 mod semaphore;
 

@@ -128,6 +128,11 @@ impl Mutex {
         self.rebuilt(self.compat, data, policy)
     }
 
+    /// The client the lock uses.
+    pub(crate) fn client(&self) -> &Client {
+        self.handle.client()
+    }
+
     /// The lock's path.
     ///
     /// ```no_run

@@ -3,6 +3,7 @@
 //! interop tests also run Curator and kazoo contenders (tests/interop/README.md).
 
 mod chaos;
+mod election;
 mod interop;
 mod interop_shared;
 mod multi_lock;
