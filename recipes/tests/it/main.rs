@@ -2,6 +2,7 @@
 //! standalone server per binary, a chroot per test; fault tests start their own. The
 //! interop tests also run Curator and kazoo contenders (tests/interop/README.md).
 
+mod barrier;
 mod chaos;
 mod interop;
 mod interop_shared;
