@@ -225,8 +225,9 @@ impl DoubleBarrier {
 
     /// Leaves the barrier and waits at most `timeout` until every member has left:
     /// `Ok(true)` when they have, `Ok(false)` at the deadline, even while disconnected
-    /// (CURATOR-536). On a timeout our node is deleted, and `ready` too, as Curator does,
-    /// both in the background.
+    /// (CURATOR-536). On a timeout our node is deleted, and `ready` too, as Curator does
+    /// (so that the next use of the path does not find it and pass at once), both in the
+    /// background.
     ///
     /// Cancel safety: as [`leave`](Self::leave).
     ///
