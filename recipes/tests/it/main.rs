@@ -5,6 +5,7 @@
 mod barrier;
 mod chaos;
 mod interop;
+mod interop_barrier;
 mod interop_shared;
 mod multi_lock;
 mod mutex;
