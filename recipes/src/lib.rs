@@ -34,6 +34,8 @@
 //! | [`lock::SemaphoreMutex`] | `InterProcessSemaphoreMutex` | none | a semaphore of one lease |
 //! | [`lock::MultiLock`] | `InterProcessMultiLock` | none | one mutex per path |
 //! | [`lock::revoke`], [`lock::LostReason::Revoked`] | `Revoker`, `RevocationListener` | none | data `__REVOKE__` on the holder's node |
+//! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
+//! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -47,6 +49,11 @@
 //!   the writer's place (CURATOR-621); an upgrade is refused, not a deadlock.
 //! - Semaphore: never more than N leases, counted among live sessions; a cancelled wait
 //!   leaves no lease (CURATOR-462) and gives the internal mutex back.
+//! - Barriers: a wait passes only on what the server says (the node gone; `ready` read or
+//!   seen created, or N members counted), never on a wake-up alone (GH-1290); N is a
+//!   threshold, not a limit; a timed-out, failed or dropped `enter` or `leave` leaves no
+//!   member node to be counted (CURATOR-80); every timeout is kept, also while
+//!   disconnected (CURATOR-536).
 //! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
 //!   delete their node in the background until the delete lands or the session ends.
 //! - The caller fences the writes the lock protects, and stops when `lost()` resolves.
@@ -54,6 +61,7 @@
 #![warn(clippy::exhaustive_enums, clippy::exhaustive_structs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub mod barrier;
 pub mod election;
 pub mod lock;
 pub mod protected;

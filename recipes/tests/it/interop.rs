@@ -255,10 +255,13 @@ async fn run(case: Case) -> Outcome {
     // The peers are built first: no session of ours should wait while they build.
     for spawn in &case.peers {
         match spawn.program {
-            Program::CuratorMutex | Program::CuratorRwLock | Program::CuratorSemaphore => {
+            Program::CuratorMutex
+            | Program::CuratorRwLock
+            | Program::CuratorSemaphore
+            | Program::CuratorDoubleBarrier => {
                 let _ = peers::curator().await;
             }
-            Program::KazooLock => {
+            Program::KazooLock | Program::KazooDoubleBarrier => {
                 let _ = peers::kazoo().await;
             }
         }

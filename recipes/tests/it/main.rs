@@ -2,9 +2,11 @@
 //! standalone server per binary, a chroot per test; fault tests start their own. The
 //! interop tests also run Curator and kazoo contenders (tests/interop/README.md).
 
+mod barrier;
 mod chaos;
 mod election;
 mod interop;
+mod interop_barrier;
 mod interop_shared;
 mod multi_lock;
 mod mutex;

@@ -6,7 +6,9 @@
 //!
 //! Every contender, ours included, prints the same lines (tests/interop/README.md):
 //! `READY id`, `GRANT id round node from_us to_us`, `VIOLATION id round detail`,
-//! `TIMEOUT id round`, `ERROR id what`, `DONE id`, and a final `SUMMARY`.
+//! `TIMEOUT id round`, `ERROR id what`, `DONE id`, and a final `SUMMARY`. The double
+//! barrier members print `ENTERING`, `ENTERED`, `LEAVING` and `LEFT id round us` instead
+//! of `GRANT`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsStr;
@@ -52,6 +54,10 @@ pub(crate) enum Program {
     CuratorRwLock,
     /// `CuratorSemaphore`: Curator's `InterProcessSemaphoreV2` (`--leases N`).
     CuratorSemaphore,
+    /// `CuratorDoubleBarrier`: Curator's `DistributedDoubleBarrier` (`--members N`).
+    CuratorDoubleBarrier,
+    /// `kazoo_double_barrier.py`: kazoo's `DoubleBarrier` (`--members N`).
+    KazooDoubleBarrier,
 }
 
 /// The compiled Curator contenders.
@@ -363,7 +369,10 @@ pub(crate) async fn start(
     }
     args.extend(spawn.extra.iter().cloned());
     let mut command = match spawn.program {
-        Program::CuratorMutex | Program::CuratorRwLock | Program::CuratorSemaphore => {
+        Program::CuratorMutex
+        | Program::CuratorRwLock
+        | Program::CuratorSemaphore
+        | Program::CuratorDoubleBarrier => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -372,14 +381,19 @@ pub(crate) async fn start(
                 .arg(match spawn.program {
                     Program::CuratorRwLock => "CuratorRwLock",
                     Program::CuratorSemaphore => "CuratorSemaphore",
+                    Program::CuratorDoubleBarrier => "CuratorDoubleBarrier",
                     _ => "CuratorMutex",
                 });
             c
         }
-        Program::KazooLock => {
+        Program::KazooLock | Program::KazooDoubleBarrier => {
             let kazoo = kazoo().await;
             let mut c = AsyncCommand::new(&kazoo.python);
-            c.arg("-I").arg(source_dir("python").join("kazoo_lock.py"));
+            let script = match spawn.program {
+                Program::KazooDoubleBarrier => "kazoo_double_barrier.py",
+                _ => "kazoo_lock.py",
+            };
+            c.arg("-I").arg(source_dir("python").join(script));
             c
         }
     };
@@ -437,6 +451,29 @@ impl Running {
                 self.id, self.seen
             );
         }
+    }
+
+    /// The lines printed so far, without waiting.
+    pub(crate) fn printed(&mut self) -> &[String] {
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line);
+        }
+        &self.seen
+    }
+
+    /// Waits (at most `limit`) until the program has printed a line starting with
+    /// `prefix`, and returns the first such line; `None` at the limit or when the program
+    /// has ended without one.
+    pub(crate) async fn line(&mut self, prefix: &str, limit: Duration) -> Option<String> {
+        let wait = async {
+            loop {
+                if let Some(line) = self.seen.iter().find(|l| l.starts_with(prefix)) {
+                    return Some(line.clone());
+                }
+                self.seen.push(self.lines.recv().await?);
+            }
+        };
+        tokio::time::timeout(limit, wait).await.ok().flatten()
     }
 
     /// Waits for the program to end (at most `limit`) and collects its output.
