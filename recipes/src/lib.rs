@@ -34,6 +34,10 @@
 //! | [`lock::SemaphoreMutex`] | `InterProcessSemaphoreMutex` | none | a semaphore of one lease |
 //! | [`lock::MultiLock`] | `InterProcessMultiLock` | none | one mutex per path |
 //! | [`lock::revoke`], [`lock::LostReason::Revoked`] | `Revoker`, `RevocationListener` | none | data `__REVOKE__` on the holder's node |
+//! | [`election::LeaderLatch`] | `LeaderLatch` | none (`Election` is a lock) | `<path>/_c_{uuid}-latch-{seq}`, data = participant id |
+//! | [`election::LeaderSelector`] | `LeaderSelector` | (`Election`: kazoo's lock layout, which cannot see others) | the mutex's: `<path>/_c_{uuid}-lock-{seq}` |
+//! | [`election::Leadership`], [`election::observe`], [`election::LeaderLatch::proclaim`] | none (`LeaderLatchListener` only for participants) | `Election.contenders()` | the latch's |
+//! | [`election::NameRegistry`] | none | none | a latch per name: `<base>/<name>/_c_{uuid}-latch-{seq}` |
 //! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
 //! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
@@ -49,6 +53,12 @@
 //!   the writer's place (CURATOR-621); an upgrade is refused, not a deadlock.
 //! - Semaphore: never more than N leases, counted among live sessions; a cancelled wait
 //!   leaves no lease (CURATOR-462) and gives the internal mutex back.
+//! - Elections: at most one leader among live sessions; leadership is granted only while
+//!   our node is first and owned by our current session (CURATOR-696), and ends under the
+//!   loss policy no later than another participant can lead; each term has a fencing
+//!   token and a [`fenced`](election::Leadership::fenced) multi; [`election::observe`]
+//!   reports leaders in the order the server made them, and reads again after a
+//!   reconnect.
 //! - Barriers: a wait passes only on what the server says (the node gone; `ready` read or
 //!   seen created, or N members counted), never on a wake-up alone (GH-1290); N is a
 //!   threshold, not a limit; a timed-out, failed or dropped `enter` or `leave` leaves no

@@ -48,12 +48,12 @@ pub(crate) const LATCH: &str = "latch-";
 /// latch.start()?;
 /// let term = latch.await_leadership().await?;
 /// tokio::select! {
-///     () = lead(term.fencing_token()) => {}
+///     // The leader's work, with the term's fencing token for the resources it writes.
+///     () = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
 ///     why = term.lost() => eprintln!("no longer leader: {why}"),
 /// }
 /// latch.close().await?;
 /// # Ok(()) }
-/// # async fn lead(_token: i64) {}
 /// ```
 #[derive(Debug)]
 pub struct LeaderLatch {

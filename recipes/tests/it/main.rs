@@ -5,6 +5,7 @@
 mod barrier;
 mod chaos;
 mod election;
+mod election_regressions;
 mod interop;
 mod interop_barrier;
 mod interop_shared;

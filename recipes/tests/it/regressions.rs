@@ -105,3 +105,34 @@ async fn curator_678_a_release_during_connection_loss_still_removes_the_node() {
     let again = within(lock.acquire()).await.unwrap();
     again.release().await.unwrap();
 }
+
+/// Curator's protected mode (CURATOR-45 for the mutex): the create's reply is lost
+/// although the server made the node. The acquire finds its node again by its protected
+/// prefix, owned by its session, instead of making a second one that would wait behind
+/// the first until the session ends.
+#[tokio::test]
+async fn a_lost_create_reply_is_found_again_not_duplicated() {
+    let (admin, zk) = client().await;
+    let endpoint = zk.server().client_endpoint("lost-create").await.unwrap();
+    let holder = Client::builder()
+        .session_timeout(Duration::from_secs(10))
+        .connect(&format!("{}{}", endpoint.connect_string(), zk.chroot()))
+        .await
+        .unwrap();
+    admin
+        .create("/lost", b"", &zk_client::CreateOptions::persistent())
+        .await
+        .unwrap();
+    let lost = endpoint.drop_reply(1);
+    let guard = within(Mutex::new(&holder, "/lost").acquire())
+        .await
+        .unwrap();
+    drop(lost);
+    assert_eq!(endpoint.stats().dropped_replies, 1, "the reply was lost");
+    let nodes = crate::support::children(&admin, "/lost").await;
+    assert_eq!(nodes.len(), 1, "{nodes:?}");
+    let stat = admin.exists(guard.node()).await.unwrap().expect("our node");
+    assert_eq!(stat.ephemeral_owner, holder.session_id());
+    guard.release().await.unwrap();
+    until_empty(&admin, "/lost").await;
+}
