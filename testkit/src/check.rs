@@ -1,7 +1,7 @@
-//! Checkers that read what the servers committed ([`TxnLog`]) and say whether a lock kept
-//! its promise, for chaos tests of lock recipes (ours, or any library's that uses
-//! ZooKeeper's lock recipe: contenders are sequential children of the lock path, the
-//! lowest holds the lock).
+//! Checkers that read what the servers committed ([`TxnLog`]) and say whether a lock or an
+//! election kept its promise, for chaos tests of lock and election recipes (ours, or any
+//! library's that uses ZooKeeper's recipe: contenders are sequential children of the path,
+//! the lowest holds the lock or leads): [`mutex`], [`semaphore`], [`election`].
 //!
 //! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
 //! multis that start with a `check` of its lock node and then write the protected
@@ -152,6 +152,79 @@ pub fn mutex(log: &TxnLog, lock_path: &str, resource: &str) -> MutexReport {
             .count();
     }
     report
+}
+
+/// What [`election`] found: [`mutex`]'s figures in an election's words. A term is a
+/// leader's span from its first fenced write to its last.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ElectionReport {
+    /// Participant nodes created under the election path.
+    pub participants: usize,
+    /// Leaders that made at least one fenced write.
+    pub terms: usize,
+    /// Fenced writes committed.
+    pub fenced_writes: usize,
+    /// Pairs of terms that overlap in zxid space (two leaders at once).
+    pub overlapping_terms: usize,
+    /// Fenced writes committed while their participant node did not exist.
+    pub writes_without_node: usize,
+    /// Fenced writes of a deposed leader committed while another participant led.
+    pub stale_writes: usize,
+    /// Participant nodes still alive at the end of the log.
+    pub nodes_left: usize,
+}
+
+impl ElectionReport {
+    /// Whether every safety count is zero.
+    ///
+    /// ```
+    /// assert!(zk_testkit::check::ElectionReport::default().is_safe());
+    /// ```
+    pub fn is_safe(&self) -> bool {
+        self.overlapping_terms == 0
+            && self.writes_without_node == 0
+            && self.stale_writes == 0
+            && self.nodes_left == 0
+    }
+}
+
+impl fmt::Display for ElectionReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} participants, {} terms, {} fenced writes; overlapping terms {}, writes without the node {}, stale writes {}, nodes left {}",
+            self.participants,
+            self.terms,
+            self.fenced_writes,
+            self.overlapping_terms,
+            self.writes_without_node,
+            self.stale_writes,
+            self.nodes_left
+        )
+    }
+}
+
+/// Checks a leader election on `election_path` (ZooKeeper's recipe, as Curator's
+/// `LeaderLatch` and `LeaderSelector` lay it out: the lowest sequential child leads) whose
+/// leaders fence their writes to `resource`: at most one leader per term in zxid space,
+/// and no write of a deposed leader accepted. The same replay as [`mutex`].
+///
+/// ```
+/// let report = zk_testkit::check::election(&zk_testkit::TxnLog::default(), "/e", "/r");
+/// assert!(report.is_safe() && report.terms == 0);
+/// ```
+pub fn election(log: &TxnLog, election_path: &str, resource: &str) -> ElectionReport {
+    let m = mutex(log, election_path, resource);
+    ElectionReport {
+        participants: m.contenders,
+        terms: m.grants,
+        fenced_writes: m.fenced_writes,
+        overlapping_terms: m.overlapping_grants,
+        writes_without_node: m.writes_without_node,
+        stale_writes: m.stale_writes,
+        nodes_left: m.nodes_left,
+    }
 }
 
 /// What [`semaphore`] found.
@@ -348,6 +421,26 @@ mod tests {
         let report = mutex(&TxnLog::from_events(events), "/l", "/r");
         assert_eq!(report.stale_writes, 1, "{report}");
         assert_eq!(report.overlapping_grants, 1, "{report}");
+        assert!(!report.is_safe());
+    }
+
+    #[test]
+    fn a_deposed_leaders_write_is_a_stale_write() {
+        let a = "/l/_c_a-latch-0000000000";
+        let b = "/l/_c_b-latch-0000000001";
+        // a leads and writes; b leads once a's node is gone; a's late write is stale.
+        let mut events = vec![create(1, 1, a), create(2, 2, b)];
+        events.extend(fenced(3, a));
+        events.push(event(4, 0, 1, TxnOp::Delete { path: a.into() }));
+        events.extend(fenced(5, b));
+        let report = election(&TxnLog::from_events(events.clone()), "/l", "/r");
+        assert_eq!((report.terms, report.participants), (2, 2));
+        assert_eq!(report.nodes_left, 1);
+        events.push(event(6, 0, 2, TxnOp::Delete { path: b.into() }));
+        assert!(election(&TxnLog::from_events(events.clone()), "/l", "/r").is_safe());
+        events.extend(fenced(7, a));
+        let report = election(&TxnLog::from_events(events), "/l", "/r");
+        assert_eq!(report.writes_without_node, 1, "{report}");
         assert!(!report.is_safe());
     }
 

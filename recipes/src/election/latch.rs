@@ -9,7 +9,7 @@ use bytes::Bytes;
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument as _;
-use zk_client::{Client, Error as ZkError, EventType, Stat};
+use zk_client::{Client, Error as ZkError, EventType, OneshotWatcher, Stat};
 
 use super::leadership::{Leadership, TermEnd};
 use super::observe::LeaderObserver;
@@ -545,11 +545,15 @@ async fn drive(ctx: Ctx, mut stopped: oneshot::Receiver<()>) -> Slot {
 }
 
 /// The election loop (Curator's `reset` and `checkLeadership`): every pass makes sure we
-/// have a node of this session, reads the children, and leads or waits for the
-/// predecessor. Returns only with the error that ends the latch.
+/// have a node of this session with a watch on it, reads the children, and leads or waits
+/// for the predecessor. The watch on our node is set with the read of the children (both
+/// go out together) and kept across passes, so a pass costs one round trip, and a
+/// follower also learns at once when its own node is deleted. Returns only with the error
+/// that ends the latch.
 async fn run(ctx: &Ctx, slot: &mut Slot) -> Result<std::convert::Infallible> {
     let client = &ctx.client;
     let mut lost_reply = false;
+    let mut own: Option<OneshotWatcher> = None;
     loop {
         wait_connected(client).await?;
         let (node, stat) = match slot.node.clone() {
@@ -561,6 +565,7 @@ async fn run(ctx: &Ctx, slot: &mut Slot) -> Result<std::convert::Infallible> {
                     slot.node = None;
                     slot.prefix = protected::new_prefix();
                 }
+                own = None;
                 slot.attempted = true;
                 let created = protected::create(
                     client,
@@ -577,7 +582,20 @@ async fn run(ctx: &Ctx, slot: &mut Slot) -> Result<std::convert::Infallible> {
                 (node, created.stat)
             }
         };
-        let children = match client.get_children(&ctx.path).await {
+        let arm = own.is_none().then(|| client.exists_and_watch(&node));
+        let children = client.get_children(&ctx.path);
+        if let Some(arm) = arm {
+            match arm.await {
+                Ok((Some(_), watch)) => own = Some(watch),
+                Ok((None, _)) => {
+                    gone(ctx, slot);
+                    continue;
+                }
+                Err(e) if e.is_connection_loss() => continue,
+                Err(e) => return Err(zk(e)),
+            }
+        }
+        let children = match children.await {
             Ok((children, _)) => children,
             // The election's path is gone, and our node with it (CURATOR-724): join again.
             Err(ZkError::NoNode(_)) => {
@@ -589,15 +607,56 @@ async fn run(ctx: &Ctx, slot: &mut Slot) -> Result<std::convert::Infallible> {
         };
         let contenders = contenders(&children, &[LATCH]);
         let ours = node.rsplit('/').next().unwrap_or_default();
-        match contenders.iter().position(|c| c.name == ours) {
-            None => gone(ctx, slot),
-            Some(0) => lead(ctx, slot, &node, &stat).await?,
+        let Some(watch) = own.as_mut() else { continue };
+        let event = match contenders.iter().position(|c| c.name == ours) {
+            None => {
+                gone(ctx, slot);
+                continue;
+            }
+            Some(0) if stat.ephemeral_owner == client.session_id() => {
+                // Leads while our node is first and ours, until it changes or goes or the
+                // loss policy says so.
+                ctx.lead(&node, stat.czxid);
+                tokio::select! {
+                    event = watch => Some(event),
+                    state = ctx.policy.lost(client) => {
+                        ctx.follow(match state {
+                            crate::state::ConnectionState::Suspended => LostReason::Suspended,
+                            _ => LostReason::SessionEnded,
+                        });
+                        None
+                    }
+                }
+            }
+            // Not ours: the next pass replaces it.
+            Some(0) => None,
             Some(index) => {
                 // Our node stays first once it is (no later node sorts before it), so
                 // there is no term to end here but after a sequence wrap.
                 ctx.follow(LostReason::NodeDeleted);
                 let predecessor = join(&ctx.path, &contenders[index - 1].name);
-                await_change(client, &predecessor).await?;
+                let mut states = client.state_watcher();
+                match client.get_data_and_watch(&predecessor).await {
+                    Ok((_, _, changed)) => tokio::select! {
+                        _ = changed => None,
+                        _ = states.changed() => None,
+                        event = watch => Some(event),
+                    },
+                    Err(ZkError::NoNode(_)) => None,
+                    Err(e) if e.is_connection_loss() => None,
+                    Err(e) => return Err(zk(e)),
+                }
+            }
+        };
+        // Our node's watch fired: it is used up, and says whether the node is gone.
+        if let Some(event) = event {
+            own = None;
+            match event {
+                Ok(event) if event.event_type == EventType::NodeDeleted => gone(ctx, slot),
+                // Our data changed (proclaimed): still ours; look again.
+                Ok(_) => {}
+                Err(e) if e.is_terminal() => return Err(zk(e)),
+                Err(_) => {}
             }
         }
     }
@@ -608,57 +667,4 @@ fn gone(ctx: &Ctx, slot: &mut Slot) {
     ctx.follow(LostReason::NodeDeleted);
     slot.node = None;
     ctx.set_node(None);
-}
-
-/// Leads while our node is first and ours: the term starts once a watch on our node is
-/// set, and ends when the node changes or goes or the loss policy says so.
-async fn lead(ctx: &Ctx, slot: &mut Slot, node: &Arc<str>, stat: &Stat) -> Result<()> {
-    let client = &ctx.client;
-    if stat.ephemeral_owner != client.session_id() {
-        // Not ours: the next pass replaces it.
-        ctx.follow(LostReason::SessionEnded);
-        return Ok(());
-    }
-    let watch = match client.exists_and_watch(node).await {
-        Ok((Some(_), watch)) => watch,
-        Ok((None, _)) => {
-            gone(ctx, slot);
-            return Ok(());
-        }
-        Err(e) if e.is_connection_loss() => return Ok(()),
-        Err(e) => return Err(zk(e)),
-    };
-    ctx.lead(node, stat.czxid);
-    tokio::select! {
-        event = watch => match event {
-            Ok(event) if event.event_type == EventType::NodeDeleted => gone(ctx, slot),
-            // Our data changed (proclaimed): still ours; look again.
-            Ok(_) => {}
-            Err(e) if e.is_terminal() => return Err(zk(e)),
-            Err(_) => {}
-        },
-        state = ctx.policy.lost(client) => ctx.follow(match state {
-            crate::state::ConnectionState::Suspended => LostReason::Suspended,
-            _ => LostReason::SessionEnded,
-        }),
-    }
-    Ok(())
-}
-
-/// Waits until `node` changes or goes, or the connection changes (a reconnect may have
-/// missed anything, so the caller looks again either way).
-async fn await_change(client: &Client, node: &str) -> Result<()> {
-    let mut states = client.state_watcher();
-    match client.get_data_and_watch(node).await {
-        Ok((_, _, changed)) => {
-            tokio::select! {
-                _ = changed => {}
-                _ = states.changed() => {}
-            }
-            Ok(())
-        }
-        Err(ZkError::NoNode(_)) => Ok(()),
-        Err(e) if e.is_connection_loss() => Ok(()),
-        Err(e) => Err(zk(e)),
-    }
 }
