@@ -30,6 +30,7 @@
 //! | workload | what (defaults) | keys |
 //! |---|---|---|
 //! | `lock_uncontended` | One session, one [`Mutex`] on `<root>/lock-u`. `RB_LOCK_N` (2000) times: acquire, then release; the latency is the pair. | `lock_p50_us`, `lock_p99_us`, `acquire_p50_us`, `lock_ops` (pairs/s), `lock_cpu_us` (process CPU per pair), and `write_pair_p50_us`: a bare ephemeral create then delete on the same session afterwards, the floor of any acquire+release that waits for its delete |
+//! | `election_failover` | `RB_ELECTION_N` (3) participants, one session and one [`LeaderLatch`] each, on `<root>/election`. `RB_FAILOVERS` (20) times: wait until all N are registered and exactly one live participant leads; mark it dead, take t0 and close its session (not the latch); the time runs until another participant's `await_leadership` returns. Then a replacement joins. A participant that starts leading while another live one leads is a double leader. | `failover_p50_ms`, `failover_mean_ms`, `failover_p99_ms`, `double_leaders` (must be 0) |
 //! | `lock_contended` | `RB_SESSIONS` (4) sessions × `RB_TASKS` (4) tokio tasks, one [`Mutex`] each, all on `<root>/lock-c`, for `RB_CONTENDED_S` (10) s. Each loop: acquire; claim an in-process holder flag (a collision is a violation); increment an unguarded counter; check the flag is still ours and clear it; release. | `handoffs_per_s`, `violations` (must be 0), `cpu_us_per_handoff`, `lock_timeouts` |
 //!
 //! In `lock_contended`, the counter is a plain load followed by a store, with a
@@ -41,10 +42,14 @@
 //! acquire that times out counts in `lock_timeouts` and the task tries again; any other
 //! error counts there too and ends that task.
 //!
+//! In `election_failover`, a participant's "leader callback" is its
+//! [`LeaderLatch::await_leadership`] returning; the time is taken there, in the
+//! participant's own task.
+//!
 //! # Workloads without a recipe yet
 //!
-//! zk-recipes has no election, tree cache, queue or counter recipe yet, so
-//! `election_failover`, `cache_build`, `queue` and `counter` are skipped: the program says
+//! zk-recipes has no tree cache, queue or counter recipe yet, so `cache_build`, `queue`
+//! and `counter` are skipped: the program says
 //! so on stderr and exits with status 3, without a `RESULT` line, and the harness shows
 //! n/a and lists the run as failed. It does not print a `RESULT` line with only `cpu_s`
 //! and `rss_mb`, because the harness adds the server's CPU during the run to every
@@ -57,12 +62,13 @@
 //! The workload runs in a spawned task, as in a tokio service.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 use zk_client::{Client, CreateOptions};
 use zk_recipes::Error as RecipeError;
+use zk_recipes::election::LeaderLatch;
 use zk_recipes::lock::Mutex;
 
 /// The longest wait for one lock acquire.
@@ -89,6 +95,7 @@ type Report = Vec<(&'static str, f64)>;
 enum Workload {
     LockUncontended,
     LockContended,
+    ElectionFailover,
 }
 
 impl Workload {
@@ -98,7 +105,8 @@ impl Workload {
         match name {
             "lock_uncontended" => Ok(Some(Self::LockUncontended)),
             "lock_contended" => Ok(Some(Self::LockContended)),
-            "election_failover" | "cache_build" | "queue" | "counter" => Ok(None),
+            "election_failover" => Ok(Some(Self::ElectionFailover)),
+            "cache_build" | "queue" | "counter" => Ok(None),
             _ => Err(()),
         }
     }
@@ -107,6 +115,7 @@ impl Workload {
         match self {
             Self::LockUncontended => lock_uncontended(setup, scale, report).await,
             Self::LockContended => lock_contended(setup, scale, report).await,
+            Self::ElectionFailover => election_failover(setup, scale, report).await,
         }
     }
 }
@@ -380,6 +389,171 @@ async fn lock_contended(setup: &Setup, scale: f64, report: bool) -> Outcome<Repo
     ])
 }
 
+/// One participant of `election_failover`.
+#[derive(Debug)]
+struct Participant {
+    client: Client,
+    latch: Arc<LeaderLatch>,
+    /// Cleared when the run closes its session.
+    alive: AtomicBool,
+    leading: AtomicBool,
+    /// When it last started leading.
+    since: std::sync::Mutex<Option<Instant>>,
+}
+
+/// The participants of `election_failover`, and the double leaders seen.
+#[derive(Debug, Default)]
+struct Electorate {
+    parts: std::sync::Mutex<Vec<Arc<Participant>>>,
+    doubles: AtomicU64,
+}
+
+impl Electorate {
+    fn parts(&self) -> Vec<Arc<Participant>> {
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A new participant: its session, its latch, and the task that leads for it.
+    async fn join(self: &Arc<Self>, setup: &Setup, path: &str, id: usize) -> Outcome<()> {
+        let client = connect(setup).await?;
+        let latch = Arc::new(LeaderLatch::new(&client, path).data(format!("p{id}")));
+        latch.start().map_err(|e| format!("start a latch: {e}"))?;
+        let part = Arc::new(Participant {
+            client,
+            latch,
+            alive: AtomicBool::new(true),
+            leading: AtomicBool::new(false),
+            since: std::sync::Mutex::new(None),
+        });
+        self.parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Arc::clone(&part));
+        let electorate = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Ok(term) = part.latch.await_leadership().await {
+                let now = Instant::now();
+                *part
+                    .since
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(now);
+                part.leading.store(true, Ordering::SeqCst);
+                if part.alive.load(Ordering::SeqCst) {
+                    let others = electorate
+                        .parts()
+                        .iter()
+                        .filter(|q| {
+                            !Arc::ptr_eq(q, &part)
+                                && q.alive.load(Ordering::SeqCst)
+                                && q.leading.load(Ordering::SeqCst)
+                        })
+                        .count();
+                    electorate
+                        .doubles
+                        .fetch_add(others as u64, Ordering::SeqCst);
+                }
+                term.lost().await;
+                part.leading.store(false, Ordering::SeqCst);
+            }
+        });
+        Ok(())
+    }
+
+    /// The one live leader, once there is exactly one.
+    fn sole_leader(&self) -> Option<Arc<Participant>> {
+        let leaders: Vec<_> = self
+            .parts()
+            .into_iter()
+            .filter(|q| q.alive.load(Ordering::SeqCst) && q.leading.load(Ordering::SeqCst))
+            .collect();
+        match leaders.as_slice() {
+            [one] => Some(Arc::clone(one)),
+            _ => None,
+        }
+    }
+}
+
+/// `RB_FAILOVERS` failovers among `RB_ELECTION_N` participants.
+async fn election_failover(setup: &Setup, scale: f64, report: bool) -> Outcome<Report> {
+    let n = (env("RB_ELECTION_N", 3.0) as usize).max(2);
+    let rounds = ((env("RB_FAILOVERS", 20.0) * scale) as usize).max(1);
+    let path = format!("{}/election{}", setup.root, suffix(report));
+    let watcher = connect(setup).await?;
+    let electorate = Arc::new(Electorate::default());
+    let mut next_id = 0;
+    for _ in 0..n {
+        electorate.join(setup, &path, next_id).await?;
+        next_id += 1;
+    }
+    let mut ms = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let leader = loop {
+            let registered = watcher
+                .get_children(&path)
+                .await
+                .map_or(0, |(children, _)| children.len());
+            if let Some(leader) = electorate.sole_leader().filter(|_| registered == n) {
+                break leader;
+            }
+            if Instant::now() > deadline {
+                return Err("no single leader in 30 s".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        leader.alive.store(false, Ordering::SeqCst);
+        leader.leading.store(false, Ordering::SeqCst);
+        let t0 = Instant::now();
+        close(&leader.client).await;
+        let next = loop {
+            let next = electorate
+                .parts()
+                .into_iter()
+                .find(|q| q.alive.load(Ordering::SeqCst) && q.leading.load(Ordering::SeqCst));
+            if let Some(next) = next {
+                break next;
+            }
+            if t0.elapsed() > Duration::from_secs(30) {
+                return Err("no failover in 30 s".to_owned());
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        let since = next
+            .since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or(t0);
+        ms.push(since.saturating_duration_since(t0).as_secs_f64() * 1e3);
+        electorate
+            .parts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|q| !Arc::ptr_eq(q, &leader));
+        electorate.join(setup, &path, next_id).await?;
+        next_id += 1;
+    }
+    for part in electorate.parts() {
+        part.alive.store(false, Ordering::SeqCst);
+        let _ = part.latch.close().await;
+        close(&part.client).await;
+    }
+    close(&watcher).await;
+    let mean = ms.iter().sum::<f64>() / ms.len() as f64;
+    ms.sort_by(f64::total_cmp);
+    Ok(vec![
+        ("failover_p50_ms", pct(&ms, 0.5)),
+        ("failover_mean_ms", mean),
+        ("failover_p99_ms", pct(&ms, 0.99)),
+        (
+            "double_leaders",
+            electorate.doubles.load(Ordering::SeqCst) as f64,
+        ),
+    ])
+}
+
 /// The whole run: root, warm-up, measured phase, cleanup, and the two output lines.
 async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outcome<()> {
     let name = std::env::var("RB_CLIENT")
@@ -428,8 +602,8 @@ async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outc
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: zk-recipebench HOST:PORT WORKLOAD\n\
-                 workloads: lock_uncontended lock_contended \
-                 (election_failover cache_build queue counter: skipped, exit 3)";
+                 workloads: lock_uncontended lock_contended election_failover \
+                 (cache_build queue counter: skipped, exit 3)";
     let (hosts, name) = match args.as_slice() {
         [flag] if flag == "-h" || flag == "--help" => {
             println!("{usage}");
