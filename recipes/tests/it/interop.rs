@@ -258,7 +258,9 @@ async fn run(case: Case) -> Outcome {
             Program::CuratorMutex
             | Program::CuratorRwLock
             | Program::CuratorSemaphore
-            | Program::CuratorDoubleBarrier => {
+            | Program::CuratorDoubleBarrier
+            | Program::CuratorLeaderLatch
+            | Program::CuratorLeaderSelector => {
                 let _ = peers::curator().await;
             }
             Program::KazooLock | Program::KazooDoubleBarrier => {

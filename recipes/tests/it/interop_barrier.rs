@@ -159,7 +159,7 @@ async fn interop_double_barrier_with_curator_and_kazoo() {
 }
 
 /// The microseconds at the end of a peer's `WHAT id round micros` line.
-fn micros(line: &str) -> u64 {
+pub(crate) fn micros(line: &str) -> u64 {
     line.rsplit(' ')
         .next()
         .and_then(|m| m.parse().ok())
@@ -167,7 +167,7 @@ fn micros(line: &str) -> u64 {
 }
 
 /// Microseconds since the epoch (the clock the peers read).
-fn now_micros() -> u64 {
+pub(crate) fn now_micros() -> u64 {
     let since = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("a clock");

@@ -9,6 +9,7 @@ mod election;
 mod election_regressions;
 mod interop;
 mod interop_barrier;
+mod interop_election;
 mod interop_shared;
 mod multi_lock;
 mod mutex;

@@ -8,7 +8,8 @@
 //! `READY id`, `GRANT id round node from_us to_us`, `VIOLATION id round detail`,
 //! `TIMEOUT id round`, `ERROR id what`, `DONE id`, and a final `SUMMARY`. The double
 //! barrier members print `ENTERING`, `ENTERED`, `LEAVING` and `LEFT id round us` instead
-//! of `GRANT`.
+//! of `GRANT`; the election participants print `LEADER id node us` and the like
+//! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`).
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsStr;
@@ -58,6 +59,10 @@ pub(crate) enum Program {
     CuratorDoubleBarrier,
     /// `kazoo_double_barrier.py`: kazoo's `DoubleBarrier` (`--members N`).
     KazooDoubleBarrier,
+    /// `CuratorLeaderLatch`: Curator's `LeaderLatch` (joins at once, leaves when told).
+    CuratorLeaderLatch,
+    /// `CuratorLeaderSelector`: Curator's `LeaderSelector` without `autoRequeue`.
+    CuratorLeaderSelector,
 }
 
 /// The compiled Curator contenders.
@@ -372,7 +377,9 @@ pub(crate) async fn start(
         Program::CuratorMutex
         | Program::CuratorRwLock
         | Program::CuratorSemaphore
-        | Program::CuratorDoubleBarrier => {
+        | Program::CuratorDoubleBarrier
+        | Program::CuratorLeaderLatch
+        | Program::CuratorLeaderSelector => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -382,6 +389,8 @@ pub(crate) async fn start(
                     Program::CuratorRwLock => "CuratorRwLock",
                     Program::CuratorSemaphore => "CuratorSemaphore",
                     Program::CuratorDoubleBarrier => "CuratorDoubleBarrier",
+                    Program::CuratorLeaderLatch => "CuratorLeaderLatch",
+                    Program::CuratorLeaderSelector => "CuratorLeaderSelector",
                     _ => "CuratorMutex",
                 });
             c
@@ -431,7 +440,8 @@ pub(crate) async fn start(
 }
 
 impl Running {
-    /// Waits until `sessions` sessions have printed `READY` (connected, waiting for `go`).
+    /// Waits until `sessions` sessions have printed `READY` (connected; all programs but
+    /// `CuratorLeaderLatch` then wait for `go`).
     pub(crate) async fn ready(&mut self, sessions: usize) {
         let wait = async {
             while self.seen.iter().filter(|l| l.starts_with("READY ")).count() < sessions {

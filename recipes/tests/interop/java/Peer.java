@@ -5,12 +5,14 @@
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.curator.framework.CuratorFramework;
 import org.apache.curator.framework.CuratorFrameworkFactory;
+import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.retry.ExponentialBackoffRetry;
 import org.apache.zookeeper.CreateMode;
 import org.apache.zookeeper.KeeperException;
@@ -172,6 +174,19 @@ final class Peer {
         say("VIOLATION " + sessionId + " " + round + " " + detail);
     }
 
+    /**
+     * `PARTICIPANTS id ID...`: an election's participants as Curator lists them
+     * (`getParticipants()`, in its order), each id followed by `*` when Curator marks it as
+     * the leader.
+     */
+    static void participants(String sessionId, Collection<Participant> participants) {
+        StringBuilder line = new StringBuilder("PARTICIPANTS ").append(sessionId);
+        for (Participant p : participants) {
+            line.append(' ').append(p.getId()).append(p.isLeader() ? "*" : "");
+        }
+        say(line.toString());
+    }
+
     void timeout(String sessionId, int round) {
         timeouts.incrementAndGet();
         say("TIMEOUT " + sessionId + " " + round);
@@ -187,6 +202,15 @@ final class Peer {
      * start barrier has opened; prints the per-session and final lines; returns the exit code.
      */
     int runSessions(Body body) throws Exception {
+        return runSessions(body, true);
+    }
+
+    /**
+     * Like {@link #runSessions(Body)}; without `startTogether` the bodies start as soon as
+     * every session is connected, without waiting for `PATH-cs/go` (the test decides when a
+     * participant joins by when it starts the program).
+     */
+    int runSessions(Body body, boolean startTogether) throws Exception {
         version();
         List<CuratorFramework> clients = new ArrayList<>();
         for (int k = 0; k < sessions; k++) {
@@ -194,7 +218,9 @@ final class Peer {
             clients.add(client);
             ready(sessionId(k));
         }
-        awaitGo(clients.get(0));
+        if (startTogether) {
+            awaitGo(clients.get(0));
+        }
         List<Thread> threads = new ArrayList<>();
         for (int k = 0; k < sessions; k++) {
             CuratorFramework client = clients.get(k);
