@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, golden-vector, real-server and doc tests of
 # every crate, the hostile-server soak in a bounded form, and zk-client's quick start
-# (examples/quickstart.rs) against a local server. Installs ZooKeeper first when it is
+# (examples/quickstart.rs) and zk-recipes' global name example against a local server. Installs ZooKeeper first when it is
 # missing (needs root for apt-get). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +26,7 @@ run cargo test -p zk-client --no-default-features --lib --locked "$@"
 (
     export XDG_RUNTIME_DIR
     XDG_RUNTIME_DIR=$(mktemp -d)
-    cargo build -q --locked -p zk-cli -p zk-client --examples --bin zk
+    cargo build -q --locked -p zk-cli -p zk-client -p zk-recipes --examples --bin zk
     zk=target/debug/zk
     trap '"$zk" server stop >/dev/null 2>&1 || true; rm -rf "$XDG_RUNTIME_DIR"' EXIT
     hosts=$("$zk" server start --nodes 1)
@@ -35,6 +35,30 @@ run cargo test -p zk-client --no-default-features --lib --locked "$@"
     # A second run finds the nodes of the first and works the same.
     cargo run -q --locked -p zk-client --example quickstart -- "$hosts" >/dev/null
     echo "quick start: ok"
+
+    # zk-recipes' global name example, as its docs run it: the first candidate holds the
+    # name, and when it leaves, the one in line takes it over.
+    gn=target/debug/examples/global_name
+    holder() {
+        local said
+        said=$("$gn" --server "$hosts" --name demo --whereis)
+        echo "whereis: $said"
+        [[ $said == "demo is held by pid $1" ]]
+    }
+    "$gn" --server "$hosts" --name demo --for 3 >"$XDG_RUNTIME_DIR/first" &
+    first=$!
+    sleep 1
+    "$gn" --server "$hosts" --name demo --for 20 >"$XDG_RUNTIME_DIR/second" &
+    second=$!
+    sleep 1
+    holder "$first"
+    wait "$first"
+    sleep 1
+    holder "$second"
+    grep -q "I hold demo" "$XDG_RUNTIME_DIR/second"
+    kill -INT "$second"
+    wait "$second"
+    echo "global name example: ok"
 )
 
 awk -v secs=$((SECONDS - started)) '

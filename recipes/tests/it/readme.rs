@@ -2,6 +2,7 @@
 //! for word, run against the shared server.
 
 use zk_client::CreateOptions;
+use zk_recipes::election::LeaderLatch;
 use zk_recipes::lock::Mutex;
 
 use crate::support::client;
@@ -29,29 +30,60 @@ async fn the_readme_example_runs() -> zk_recipes::Result<()> {
     Ok(())
 }
 
-#[test]
-fn the_readme_block_is_this_tests_body() {
-    let readme = include_str!("../../README.md");
-    // Joined lines: rustfmt wraps long lines in source files, not in markdown.
-    let block: String = readme
+#[tokio::test]
+async fn the_readme_election_example_runs() -> zk_recipes::Result<()> {
+    let (client, _server) = client().await;
+    client
+        .create_all("/services/billing/owner", b"", &CreateOptions::persistent())
+        .await?;
+    // README election
+    let latch = LeaderLatch::new(&client, "/services/billing/leader").data("host-a:8080");
+    latch.start()?;
+    let term = latch.await_leadership().await?;
+    term.fenced()
+        .set_data("/services/billing/owner", b"host-a", None)
+        .commit()
+        .await?;
+    // README election end
+    assert_eq!(
+        &client.get_data("/services/billing/owner").await?.0[..],
+        b"host-a"
+    );
+    latch.close().await
+}
+
+/// The `n`th rust block of the README, lines joined (rustfmt wraps long lines in source
+/// files, not in markdown).
+fn readme_block(n: usize) -> String {
+    include_str!("../../README.md")
         .split("```rust")
-        .nth(1)
+        .nth(n)
         .and_then(|rest| rest.split("```").next())
         .unwrap_or_default()
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("use "))
-        .collect();
-    let this = include_str!("readme.rs");
-    let body: String = this
-        .split("// README\n")
+        .collect()
+}
+
+/// This file's lines between `// {marker}` and `// {marker} end`, joined.
+fn this_body(marker: &str) -> String {
+    include_str!("readme.rs")
+        .split(&format!("// {marker}\n"))
         .nth(1)
-        .and_then(|rest| rest.split("// README end").next())
+        .and_then(|rest| rest.split(&format!("// {marker} end")).next())
         .unwrap_or_default()
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
-        .collect();
-    assert!(!block.is_empty());
-    assert_eq!(block, body);
+        .collect()
+}
+
+#[test]
+fn the_readme_blocks_are_these_tests_bodies() {
+    for (n, marker) in [(1, "README"), (2, "README election")] {
+        let block = readme_block(n);
+        assert!(!block.is_empty(), "block {n}");
+        assert_eq!(block, this_body(marker), "block {n}");
+    }
 }
