@@ -20,12 +20,12 @@ use std::time::Duration;
 use zk_client::{Client, CreateOptions};
 use zk_recipes::Error;
 use zk_recipes::lock::{LockGuard, Mutex, Semaphore};
-use zk_testkit::{
-    Ensemble, EnsembleConfig, FaultKind, Nemesis, NetMode, SessionRegistry, TxnLog, check,
-};
+use zk_testkit::{Ensemble, SessionRegistry, TxnLog, check};
 
-use crate::support::init_logging;
+use crate::support::{chaos_ensemble, chaos_nemesis, env_or, init_logging};
 
+/// What the `SKIPPED` line names.
+const RUN: &str = "the lock chaos runs";
 const LOCK: &str = "/chaos-lock";
 const RESOURCE: &str = "/chaos-resource";
 const SEMAPHORE: &str = "/chaos-semaphore";
@@ -37,13 +37,6 @@ const MAX_LEASES: u32 = 3;
 enum Recipe {
     Mutex,
     Semaphore,
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 /// One client's contenders, until `stop`; a new session whenever the last one ended.
@@ -119,18 +112,7 @@ async fn run_chaos(recipe: Recipe, parent: &str, default_seed: u64) -> (TxnLog, 
     init_logging();
     let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
     let seed: u64 = env_or("ZK_CHAOS_SEED", default_seed);
-    let netns = zk_testkit::netns_available();
-    let config = match &netns {
-        Ok(()) => EnsembleConfig::new(3).net(NetMode::Netns),
-        Err(reason) => {
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED: the chaos run's partition faults: {reason}"
-            );
-            EnsembleConfig::new(3)
-        }
-    };
+    let (config, partitions) = chaos_ensemble(RUN);
     let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
     let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
     setup
@@ -140,20 +122,7 @@ async fn run_chaos(recipe: Recipe, parent: &str, default_seed: u64) -> (TxnLog, 
     let sessions = SessionRegistry::default();
     let stop = Arc::new(AtomicBool::new(false));
     let grants = Arc::new(AtomicUsize::new(0));
-    let mut nemesis = Nemesis::new(seed)
-        .with(FaultKind::KillLeader, 2)
-        .with(FaultKind::PauseLeader, 1)
-        .with(FaultKind::ClientBlackhole, 2)
-        .with(FaultKind::ClientReset, 2)
-        .with(FaultKind::ExpireSession, 2);
-    if netns.is_ok() {
-        nemesis = nemesis
-            .with(FaultKind::PartitionLeader, 2)
-            .with(FaultKind::RandomHalves, 1);
-    }
-    nemesis = nemesis
-        .hold(Duration::from_millis(1500))
-        .sessions(sessions.clone());
+    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let mut clients = Vec::new();
     for c in 0..3 {
         let endpoint = ensemble

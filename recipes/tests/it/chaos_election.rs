@@ -15,23 +15,15 @@ use std::time::{Duration, Instant};
 
 use zk_client::{Client, CreateOptions};
 use zk_recipes::election::{LeaderLatch, observe};
-use zk_testkit::{
-    ClientEndpoint, Ensemble, EnsembleConfig, FaultKind, Nemesis, NetMode, SessionRegistry, TxnLog,
-    check,
-};
+use zk_testkit::{ClientEndpoint, Ensemble, SessionRegistry, TxnLog, check};
 
-use crate::support::init_logging;
+use crate::support::{chaos_ensemble, chaos_nemesis, env_or, init_logging};
 
+/// What the `SKIPPED` line names.
+const RUN: &str = "the election chaos run";
 const ELECTION: &str = "/chaos-election";
 const RESOURCE: &str = "/chaos-leader-resource";
 const SESSION: Duration = Duration::from_secs(4);
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One client's two participants, until `stop`; a new session whenever the last one
 /// ended. Leaders write their token to the resource, fenced, every 10 ms.
@@ -147,18 +139,7 @@ async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
     let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
     let seed: u64 = env_or("ZK_CHAOS_SEED", 1);
     let failovers: usize = env_or("ZK_CHAOS_FAILOVERS", 2);
-    let netns = zk_testkit::netns_available();
-    let config = match &netns {
-        Ok(()) => EnsembleConfig::new(3).net(NetMode::Netns),
-        Err(reason) => {
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "SKIPPED: the election chaos run's partition faults: {reason}"
-            );
-            EnsembleConfig::new(3)
-        }
-    };
+    let (config, partitions) = chaos_ensemble(RUN);
     let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
     let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
     setup
@@ -167,20 +148,7 @@ async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
         .unwrap();
     let sessions = SessionRegistry::default();
     let stop = Arc::new(AtomicBool::new(false));
-    let mut nemesis = Nemesis::new(seed)
-        .with(FaultKind::KillLeader, 2)
-        .with(FaultKind::PauseLeader, 1)
-        .with(FaultKind::ClientBlackhole, 2)
-        .with(FaultKind::ClientReset, 2)
-        .with(FaultKind::ExpireSession, 2);
-    if netns.is_ok() {
-        nemesis = nemesis
-            .with(FaultKind::PartitionLeader, 2)
-            .with(FaultKind::RandomHalves, 1);
-    }
-    nemesis = nemesis
-        .hold(Duration::from_millis(1500))
-        .sessions(sessions.clone());
+    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let mut endpoints = Vec::new();
     let mut clients = Vec::new();
     for c in 0..3 {

@@ -4,6 +4,7 @@
 
 mod barrier;
 mod chaos;
+mod chaos_barrier;
 mod chaos_election;
 mod election;
 mod election_regressions;

@@ -62,3 +62,55 @@ pub(crate) async fn until_children(client: &Client, path: &str, ok: impl Fn(usiz
 pub(crate) async fn until_empty(client: &Client, path: &str) {
     until_children(client, path, |n| n == 0).await;
 }
+
+/// `name` from the environment, parsed, or `default`.
+pub(crate) fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The ensemble of a chaos run: 3 servers, in network namespaces when they are available
+/// (so the nemesis can partition them), else on loopback with a visible `SKIPPED` line for
+/// the partition faults. The flag says whether partitions are possible.
+pub(crate) fn chaos_ensemble(run: &str) -> (zk_testkit::EnsembleConfig, bool) {
+    match zk_testkit::netns_available() {
+        Ok(()) => (
+            zk_testkit::EnsembleConfig::new(3).net(zk_testkit::NetMode::Netns),
+            true,
+        ),
+        Err(reason) => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "SKIPPED: the partition faults of {run}: {reason}"
+            );
+            (zk_testkit::EnsembleConfig::new(3), false)
+        }
+    }
+}
+
+/// The seeded nemesis every chaos run uses: leader kills and pauses, client blackholes
+/// and resets, session expiry, and partitions when `partitions`; each fault held 1.5 s.
+pub(crate) fn chaos_nemesis(
+    seed: u64,
+    partitions: bool,
+    sessions: &zk_testkit::SessionRegistry,
+) -> zk_testkit::Nemesis {
+    use zk_testkit::FaultKind;
+    let mut nemesis = zk_testkit::Nemesis::new(seed)
+        .with(FaultKind::KillLeader, 2)
+        .with(FaultKind::PauseLeader, 1)
+        .with(FaultKind::ClientBlackhole, 2)
+        .with(FaultKind::ClientReset, 2)
+        .with(FaultKind::ExpireSession, 2);
+    if partitions {
+        nemesis = nemesis
+            .with(FaultKind::PartitionLeader, 2)
+            .with(FaultKind::RandomHalves, 1);
+    }
+    nemesis
+        .hold(Duration::from_millis(1500))
+        .sessions(sessions.clone())
+}
