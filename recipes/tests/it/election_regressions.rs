@@ -250,3 +250,51 @@ async fn curator_45_a_lost_create_reply_leaves_no_orphan() {
     b.close().await.unwrap();
     until_empty(&admin, "/e").await;
 }
+
+/// CURATOR-460: a leader cut off for 2/3 of its session timeout, then for longer than
+/// the timeout. Under the default (standard) loss policy there are never two leaders: the
+/// cut-off leader gives up leadership before the server can let another one lead.
+#[tokio::test]
+async fn curator_460_a_partitioned_leader_never_overlaps_the_next() {
+    let (admin, zk) = client().await;
+    let timeout = Duration::from_secs(3);
+    let build = Client::builder().session_timeout(timeout);
+    let (a, endpoint) = through(&zk, "a", build).await;
+    let a_latch = latch(&a, "/e", "a");
+    joined(&a_latch).await;
+    let b_client = connect(&zk).await;
+    let b = latch(&b_client, "/e", "b");
+    joined(&b).await;
+    within(a_latch.await_leadership()).await.unwrap();
+
+    // Samples both latches every few milliseconds while `cut` lasts and a little after.
+    let sample = |cut: Duration| {
+        let (a_latch, b) = (&a_latch, &b);
+        async move {
+            let end = std::time::Instant::now() + cut + Duration::from_secs(2);
+            let mut both = 0;
+            while std::time::Instant::now() < end {
+                if a_latch.has_leadership() && b.has_leadership() {
+                    both += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            both
+        }
+    };
+    for cut in [timeout * 2 / 3, timeout * 3 / 2] {
+        let hole = endpoint.blackhole();
+        let sampled = sample(cut);
+        let healed = async {
+            tokio::time::sleep(cut).await;
+            drop(hole);
+        };
+        let (both, ()) = tokio::join!(sampled, healed);
+        assert_eq!(both, 0, "two leaders at once after a {cut:?} cut");
+    }
+    // After the long cut a's session is gone: b leads, a has ended.
+    within(b.await_leadership()).await.unwrap();
+    assert!(!a_latch.has_leadership());
+    b.close().await.unwrap();
+    until_empty(&admin, "/e").await;
+}
