@@ -22,7 +22,7 @@ use zk_recipes::Error;
 use zk_recipes::lock::{LockGuard, Mutex, Semaphore};
 use zk_testkit::{Ensemble, SessionRegistry, TxnLog, check};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, init_logging};
+use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the lock chaos runs";
@@ -145,35 +145,9 @@ async fn run_chaos(recipe: Recipe, parent: &str, default_seed: u64) -> (TxnLog, 
             Duration::from_secs(secs),
         )
         .await;
-    stop.store(true, Ordering::SeqCst);
-    for client in clients {
-        tokio::time::timeout(Duration::from_secs(60), client)
-            .await
-            .expect("the contenders stop")
-            .unwrap();
-    }
-    ensemble
-        .wait_healthy(Duration::from_secs(60))
-        .await
-        .expect("healthy after the run");
-    // Sessions abandoned by the nemesis expire on the servers' clock.
-    let checker = Client::connect(&ensemble.connect_string()).await.unwrap();
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            match checker.get_children(parent).await {
-                Ok((children, _)) if !children.is_empty() => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                _ => return,
-            }
-        }
-    })
-    .await
-    .expect("every node goes once its session does");
-    checker.close().await;
+    let txns = finish_chaos(&ensemble, &stop, clients, &[parent]).await;
     setup.close().await;
     assert!(log.faults >= 1, "{log}");
-    let txns = TxnLog::read(&ensemble).expect("the transaction log");
     let faults = format!("seed {seed}, {secs} s, {} faults\n{log}", log.faults);
     (txns, faults, grants.load(Ordering::Relaxed))
 }

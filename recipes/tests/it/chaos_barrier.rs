@@ -16,7 +16,7 @@ use zk_client::{Client, CreateOptions};
 use zk_recipes::barrier::DoubleBarrier;
 use zk_testkit::{Ensemble, SessionRegistry, TxnLog, TxnOp};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, init_logging};
+use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the barrier chaos run";
@@ -147,19 +147,8 @@ async fn chaos_double_barrier_never_lets_a_member_through_early() {
             Duration::from_secs(secs),
         )
         .await;
-    stop.store(true, Ordering::SeqCst);
-    for member in members {
-        tokio::time::timeout(Duration::from_secs(60), member)
-            .await
-            .expect("the members stop")
-            .unwrap();
-    }
-    ensemble
-        .wait_healthy(Duration::from_secs(60))
-        .await
-        .expect("healthy after the run");
+    let txns = finish_chaos(&ensemble, &stop, members, &[]).await;
     setup.close().await;
-    let txns = TxnLog::read(&ensemble).expect("the transaction log");
     let (committed, early) = early_exits(&txns);
     println!(
         "double barrier of {MEMBERS}: {committed} passes over {} slots, early exits {early}; \

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use zk_client::{Client, CreateOptions};
 use zk_recipes::election::{LeaderLatch, observe};
-use zk_testkit::{ClientEndpoint, Ensemble, SessionRegistry, TxnLog, check};
+use zk_testkit::{ClientEndpoint, Ensemble, SessionRegistry, check};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, init_logging};
+use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the election chaos run";
@@ -183,33 +183,10 @@ async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
         zombies.push(failover(Failover::Zombie, &onlooker, &endpoints).await);
     }
     drop(onlooker);
-    stop.store(true, Ordering::SeqCst);
-    for client in clients {
-        tokio::time::timeout(Duration::from_secs(60), client)
-            .await
-            .expect("the participants stop")
-            .unwrap();
-    }
-    ensemble
-        .wait_healthy(Duration::from_secs(60))
-        .await
-        .expect("healthy after the run");
-    tokio::time::timeout(Duration::from_secs(30), async {
-        loop {
-            match watcher.get_children(ELECTION).await {
-                Ok((children, _)) if !children.is_empty() => {
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                _ => return,
-            }
-        }
-    })
-    .await
-    .expect("every node goes once its session does");
+    let txns = finish_chaos(&ensemble, &stop, clients, &[ELECTION]).await;
     watcher.close().await;
     setup.close().await;
 
-    let txns = TxnLog::read(&ensemble).expect("the transaction log");
     let report = check::election(&txns, ELECTION, RESOURCE);
     kills.sort();
     zombies.sort();

@@ -114,3 +114,38 @@ pub(crate) fn chaos_nemesis(
         .hold(Duration::from_millis(1500))
         .sessions(sessions.clone())
 }
+
+/// Ends a chaos run: stops the workers (`stop`, then each task within 60 s), waits for a
+/// healthy ensemble, waits (30 s at most) until every node under `drained` is gone with
+/// its session, and reads the servers' transaction log.
+pub(crate) async fn finish_chaos(
+    ensemble: &zk_testkit::Ensemble,
+    stop: &std::sync::atomic::AtomicBool,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    drained: &[&str],
+) -> zk_testkit::TxnLog {
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    for worker in workers {
+        tokio::time::timeout(Duration::from_secs(60), worker)
+            .await
+            .expect("the workers stop")
+            .expect("a worker panicked");
+    }
+    ensemble
+        .wait_healthy(Duration::from_secs(60))
+        .await
+        .expect("healthy after the run");
+    // Sessions abandoned by the nemesis expire on the servers' clock.
+    let checker = Client::connect(&ensemble.connect_string()).await.unwrap();
+    for path in drained {
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while !children(&checker, path).await.is_empty() {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+        .await
+        .expect("every node goes once its session does");
+    }
+    checker.close().await;
+    zk_testkit::TxnLog::read(ensemble).expect("the transaction log")
+}
