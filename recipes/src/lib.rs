@@ -72,6 +72,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod barrier;
+pub mod cache;
 pub mod election;
 pub mod lock;
 pub mod protected;

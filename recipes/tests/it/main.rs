@@ -3,6 +3,7 @@
 //! interop tests also run Curator and kazoo contenders (tests/interop/README.md).
 
 mod barrier;
+mod cache;
 mod chaos;
 mod chaos_barrier;
 mod chaos_election;

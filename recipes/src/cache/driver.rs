@@ -1,0 +1,202 @@
+//! The task that runs a cache's [`TreeState`] against a client: sends its reads (at most
+//! a window of them at once, pipelined), feeds the replies back in order, turns watch
+//! events and connection changes into reads, and publishes snapshots and events.
+
+use std::sync::{Arc, Mutex as StdMutex};
+
+use futures::future::BoxFuture;
+use futures::stream::FuturesOrdered;
+use futures::{FutureExt as _, StreamExt as _};
+use tokio::sync::{mpsc, watch};
+use zk_client::{AddWatchMode, Client, Error as ZkError, EventType};
+
+use super::CacheEvent;
+use super::state::{Read, Reply, Scope, Shelf, TreeState};
+use crate::error::{Error, zk};
+use crate::protected::wait_connected;
+use crate::state::{ConnectionState, ConnectionStates};
+
+/// Where the cache's task publishes.
+#[derive(Debug)]
+pub(crate) struct Outlet {
+    pub(crate) nodes: Shelf,
+    /// `None` while the first read runs; then `Ok`, or why the cache stopped.
+    pub(crate) ready: watch::Sender<Option<Result<(), Error>>>,
+    /// The subscriber of the events, if there is one.
+    pub(crate) events: StdMutex<Option<mpsc::UnboundedSender<CacheEvent>>>,
+}
+
+impl Outlet {
+    pub(crate) fn new() -> Self {
+        Self {
+            nodes: Shelf::default(),
+            ready: watch::channel(None).0,
+            events: StdMutex::new(None),
+        }
+    }
+
+    fn emit(&self, event: CacheEvent) {
+        let mut slot = self
+            .events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(tx) = slot.as_ref() {
+            if tx.send(event).is_err() {
+                *slot = None;
+            }
+        }
+    }
+
+    fn stop(&self, why: Error) {
+        self.ready.send_modify(|ready| {
+            if !matches!(ready, Some(Ok(()))) {
+                *ready = Some(Err(why));
+            }
+        });
+    }
+}
+
+/// What the task needs.
+pub(crate) struct Job {
+    pub(crate) client: Client,
+    pub(crate) scope: Scope,
+    pub(crate) with_data: bool,
+    /// Reads in flight at most.
+    pub(crate) window: usize,
+    pub(crate) outlet: Arc<Outlet>,
+}
+
+type Pending = BoxFuture<'static, (Read, zk_client::Result<Reply>)>;
+
+/// Sends `read` now; the future resolves with its reply.
+fn send(client: &Client, read: Read, with_data: bool) -> Pending {
+    match &read {
+        Read::Node { path, .. } if with_data => {
+            let call = client.get_data(path);
+            async move {
+                let reply = match call.await {
+                    Ok((data, stat)) => Ok(Reply::Node(Some((Some(data), stat)))),
+                    Err(ZkError::NoNode(_)) => Ok(Reply::Node(None)),
+                    Err(e) => Err(e),
+                };
+                (read, reply)
+            }
+            .boxed()
+        }
+        Read::Node { path, .. } => {
+            let call = client.exists(path);
+            async move {
+                let reply = call.await.map(|stat| Reply::Node(stat.map(|s| (None, s))));
+                (read, reply)
+            }
+            .boxed()
+        }
+        Read::Children { path } => {
+            let call = client.get_children(path);
+            async move {
+                let reply = match call.await {
+                    Ok((children, _)) => Ok(Reply::Children(Some(children))),
+                    Err(ZkError::NoNode(_)) => Ok(Reply::Children(None)),
+                    Err(e) => Err(e),
+                };
+                (read, reply)
+            }
+            .boxed()
+        }
+    }
+}
+
+/// Runs the cache until the session ends or the cache is dropped (the task is aborted).
+pub(crate) async fn run(job: Job) {
+    let Job {
+        client,
+        scope,
+        with_data,
+        window,
+        outlet,
+    } = job;
+    let mut states = ConnectionStates::new(&client);
+    if let Err(e) = wait_connected(&client).await {
+        outlet.stop(e);
+        return;
+    }
+    let mut watcher = loop {
+        match client
+            .watch(&scope.root, AddWatchMode::PersistentRecursive)
+            .await
+        {
+            Ok(watcher) => break watcher,
+            Err(e) if e.is_connection_loss() => {
+                if let Err(e) = wait_connected(&client).await {
+                    outlet.stop(e);
+                    return;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, root = %scope.root, "the cache cannot watch its root");
+                outlet.stop(zk(e));
+                return;
+            }
+        }
+    };
+    let mut state = TreeState::new(scope, outlet.nodes.clone());
+    state.sync();
+    let mut inflight: FuturesOrdered<Pending> = FuturesOrdered::new();
+    let mut initialized = false;
+    let mut first_state = true;
+    loop {
+        while inflight.len() < window {
+            match state.next_read() {
+                Some(read) => inflight.push_back(send(&client, read, with_data)),
+                None => break,
+            }
+        }
+        while let Some(event) = state.next_event() {
+            outlet.emit(event);
+        }
+        if !initialized && inflight.is_empty() {
+            initialized = true;
+            outlet.emit(CacheEvent::Initialized);
+            outlet.ready.send_replace(Some(Ok(())));
+        }
+        tokio::select! {
+            Some((read, reply)) = inflight.next(), if !inflight.is_empty() => match reply {
+                Ok(reply) => state.on_reply(read, reply),
+                // The reconnect's sync reads it again.
+                Err(e) if e.is_connection_loss() => {}
+                Err(e) if e.is_terminal() => {
+                    outlet.emit(CacheEvent::Connection(ConnectionState::Lost));
+                    outlet.stop(zk(e));
+                    return;
+                }
+                Err(e) => tracing::warn!(error = %e, ?read, "a cache read failed"),
+            },
+            event = watcher.next_event() => match event {
+                Some(event) if event.event_type != EventType::None => {
+                    state.on_event(event.event_type, &event.path);
+                }
+                Some(_) => {}
+                None => {
+                    outlet.stop(Error::Closed);
+                    return;
+                }
+            },
+            connection = states.next() => match connection {
+                Some(ConnectionState::Connected) if first_state => first_state = false,
+                Some(ConnectionState::Lost) | None => {
+                    outlet.emit(CacheEvent::Connection(ConnectionState::Lost));
+                    let context = zk_client::ErrorContext::new("cache", None);
+                    outlet.stop(Error::SessionEnded(ZkError::SessionExpired(context)));
+                    return;
+                }
+                Some(now) => {
+                    first_state = false;
+                    outlet.emit(CacheEvent::Connection(now));
+                    if now == ConnectionState::Reconnected {
+                        state.sync();
+                    }
+                }
+            },
+        }
+    }
+}
