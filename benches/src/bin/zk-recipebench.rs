@@ -31,6 +31,7 @@
 //! |---|---|---|
 //! | `lock_uncontended` | One session, one [`Mutex`] on `<root>/lock-u`. `RB_LOCK_N` (2000) times: acquire, then release; the latency is the pair. | `lock_p50_us`, `lock_p99_us`, `acquire_p50_us`, `lock_ops` (pairs/s), `lock_cpu_us` (process CPU per pair), and `write_pair_p50_us`: a bare ephemeral create then delete on the same session afterwards, the floor of any acquire+release that waits for its delete |
 //! | `election_failover` | `RB_ELECTION_N` (3) participants, one session and one [`LeaderLatch`] each, on `<root>/election`. `RB_FAILOVERS` (20) times: wait until all N are registered and exactly one live participant leads; mark it dead, take t0 and close its session (not the latch); the time runs until another participant's `await_leadership` returns. Then a replacement joins. A participant that starts leading while another live one leads is a double leader. | `failover_p50_ms`, `failover_mean_ms`, `failover_p99_ms`, `double_leaders` (must be 0) |
+//! | `cache_build` | Setup (not timed): `<root>/tree` with `RB_CACHE_PARENTS` (100) × `RB_CACHE_CHILDREN` (200) nodes of 100 bytes, created pipelined (`RB_WINDOW`, 256, in flight). A fresh session then starts a [`TreeCache`]; the time runs until its `Initialized` event. RSS (`VmRSS`) is read before the start and right after. Then `RB_CACHE_UPDATES` (1000) pipelined setData from the setup session, spread over all parents; the time runs until the cache has reported an update with the new data for every one. The cache and its session are closed before the pipelined teardown. | `cache_build_ms`, `cache_rss_mb`, `cache_nodes` (= 20,101), `cache_update_ms`, `cache_missed` (must be 0) |
 //! | `lock_contended` | `RB_SESSIONS` (4) sessions × `RB_TASKS` (4) tokio tasks, one [`Mutex`] each, all on `<root>/lock-c`, for `RB_CONTENDED_S` (10) s. Each loop: acquire; claim an in-process holder flag (a collision is a violation); increment an unguarded counter; check the flag is still ours and clear it; release. | `handoffs_per_s`, `violations` (must be 0), `cpu_us_per_handoff`, `lock_timeouts` |
 //!
 //! In `lock_contended`, the counter is a plain load followed by a store, with a
@@ -48,8 +49,7 @@
 //!
 //! # Workloads without a recipe yet
 //!
-//! zk-recipes has no tree cache, queue or counter recipe yet, so `cache_build`, `queue`
-//! and `counter` are skipped: the program says
+//! zk-recipes has no queue or counter recipe yet, so `queue` and `counter` are skipped: the program says
 //! so on stderr and exits with status 3, without a `RESULT` line, and the harness shows
 //! n/a and lists the run as failed. It does not print a `RESULT` line with only `cpu_s`
 //! and `rss_mb`, because the harness adds the server's CPU during the run to every
@@ -68,6 +68,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{UsageWho, getrusage};
 use zk_client::{Client, CreateOptions};
 use zk_recipes::Error as RecipeError;
+use zk_recipes::cache::{CacheEvent, TreeCache};
 use zk_recipes::election::LeaderLatch;
 use zk_recipes::lock::Mutex;
 
@@ -96,6 +97,7 @@ enum Workload {
     LockUncontended,
     LockContended,
     ElectionFailover,
+    CacheBuild,
 }
 
 impl Workload {
@@ -106,7 +108,8 @@ impl Workload {
             "lock_uncontended" => Ok(Some(Self::LockUncontended)),
             "lock_contended" => Ok(Some(Self::LockContended)),
             "election_failover" => Ok(Some(Self::ElectionFailover)),
-            "cache_build" | "queue" | "counter" => Ok(None),
+            "cache_build" => Ok(Some(Self::CacheBuild)),
+            "queue" | "counter" => Ok(None),
             _ => Err(()),
         }
     }
@@ -116,6 +119,7 @@ impl Workload {
             Self::LockUncontended => lock_uncontended(setup, scale, report).await,
             Self::LockContended => lock_contended(setup, scale, report).await,
             Self::ElectionFailover => election_failover(setup, scale, report).await,
+            Self::CacheBuild => cache_build(setup, scale, report).await,
         }
     }
 }
@@ -554,6 +558,168 @@ async fn election_failover(setup: &Setup, scale: f64, report: bool) -> Outcome<R
     ])
 }
 
+/// This process's resident memory now (`VmRSS`), in MiB.
+fn rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or(-1.0, |kib| kib / 1024.0)
+}
+
+/// The harness's 100-byte values: `prefix`, then `x`s.
+fn value(prefix: &str) -> Vec<u8> {
+    let mut v = prefix.as_bytes().to_vec();
+    v.resize(100, b'x');
+    v
+}
+
+/// A request in flight, with its outcome as text.
+type Call = futures::future::BoxFuture<'static, Result<(), String>>;
+
+/// Runs `calls`, at most `window` in flight; the first failure ends it.
+async fn windowed(calls: impl Iterator<Item = Call>, window: usize) -> Outcome<()> {
+    use futures::StreamExt as _;
+    let mut inflight = futures::stream::FuturesUnordered::new();
+    for call in calls {
+        if inflight.len() >= window.max(1) {
+            if let Some(done) = inflight.next().await {
+                done?;
+            }
+        }
+        inflight.push(call);
+    }
+    while let Some(done) = inflight.next().await {
+        done?;
+    }
+    Ok(())
+}
+
+/// Creates (with `data`) or deletes (NoNode ignored) `paths`, `window` requests in flight.
+async fn pipelined(
+    client: &Client,
+    paths: &[String],
+    data: Option<&[u8]>,
+    window: usize,
+) -> Outcome<()> {
+    let persistent = CreateOptions::persistent();
+    let calls = paths.iter().map(|p| -> Call {
+        match data {
+            Some(d) => {
+                let f = client.create(p, d, &persistent);
+                Box::pin(async move { f.await.map(|_| ()).map_err(|e| format!("create: {e}")) })
+            }
+            None => {
+                let f = client.delete(p, None);
+                Box::pin(async move {
+                    match f.await {
+                        Ok(()) | Err(zk_client::Error::NoNode(_)) => Ok(()),
+                        Err(e) => Err(format!("delete: {e}")),
+                    }
+                })
+            }
+        }
+    });
+    windowed(calls, window).await
+}
+
+/// A tree of `RB_CACHE_PARENTS` × `RB_CACHE_CHILDREN` nodes: build a [`TreeCache`] of it,
+/// then see `RB_CACHE_UPDATES` changes.
+async fn cache_build(setup: &Setup, scale: f64, report: bool) -> Outcome<Report> {
+    use futures::StreamExt as _;
+    let full = if report { 1.0 } else { scale };
+    let parents = ((env("RB_CACHE_PARENTS", 100.0) * full) as usize).max(1);
+    let children = env("RB_CACHE_CHILDREN", 200.0) as usize;
+    let updates = ((env("RB_CACHE_UPDATES", 1000.0) * scale) as usize)
+        .max(1)
+        .min(parents * children);
+    let window = (env("RB_WINDOW", 256.0) as usize).max(1);
+    let tree = format!("{}/tree{}", setup.root, suffix(report));
+    let admin = connect(setup).await?;
+    let parent_paths: Vec<String> = (0..parents).map(|p| format!("{tree}/p{p:03}")).collect();
+    let leaves: Vec<String> = parent_paths
+        .iter()
+        .flat_map(|p| (0..children).map(move |k| format!("{p}/c{k:03}")))
+        .collect();
+    let init = value("init");
+    pipelined(&admin, std::slice::from_ref(&tree), Some(&init), 1).await?;
+    pipelined(&admin, &parent_paths, Some(&init), window).await?;
+    pipelined(&admin, &leaves, Some(&init), window).await?;
+
+    let session = connect(setup).await?;
+    let rss0 = rss_mb();
+    let t0 = Instant::now();
+    let mut cache = TreeCache::builder(&session, &tree)
+        .start()
+        .map_err(|e| format!("start the cache: {e}"))?;
+    let initialized = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(event) = cache.next().await {
+            if event == CacheEvent::Initialized {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    if initialized != Ok(true) {
+        return Err("the cache did not initialize in 120 s".to_owned());
+    }
+    let build_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let rss1 = rss_mb();
+    let size = cache.snapshot().len();
+
+    let targets: Vec<String> = (0..updates)
+        .map(|i| format!("{tree}/p{:03}/c{:03}", i % parents, i / parents))
+        .collect();
+    let new_value = value("upd-");
+    let t1 = Instant::now();
+    let writer = {
+        let (admin, new_value) = (admin.clone(), new_value.clone());
+        tokio::spawn(async move {
+            let calls = targets.into_iter().map(|p| -> Call {
+                let f = admin.set_data(&p, &new_value, None);
+                Box::pin(async move { f.await.map(|_| ()).map_err(|e| format!("setData: {e}")) })
+            });
+            windowed(calls, window).await
+        })
+    };
+    let mut seen = std::collections::HashSet::new();
+    let all_seen = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(event) = cache.next().await {
+            if let CacheEvent::Updated { new, .. } = event {
+                if new.data.as_deref().is_some_and(|d| d.starts_with(b"upd-")) {
+                    seen.insert(new.path.clone());
+                    if seen.len() == updates {
+                        return true;
+                    }
+                }
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    let update_ms = t1.elapsed().as_secs_f64() * 1e3;
+    writer.await.map_err(|e| format!("the writer: {e}"))??;
+    drop(cache);
+    close(&session).await;
+    pipelined(&admin, &leaves, None, window).await?;
+    pipelined(&admin, &parent_paths, None, window).await?;
+    pipelined(&admin, std::slice::from_ref(&tree), None, 1).await?;
+    close(&admin).await;
+    Ok(vec![
+        ("cache_build_ms", build_ms),
+        ("cache_rss_mb", rss1 - rss0),
+        ("cache_nodes", size as f64),
+        ("cache_update_ms", if all_seen { update_ms } else { -1.0 }),
+        ("cache_missed", (updates - seen.len()) as f64),
+    ])
+}
+
 /// The whole run: root, warm-up, measured phase, cleanup, and the two output lines.
 async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outcome<()> {
     let name = std::env::var("RB_CLIENT")
@@ -602,8 +768,8 @@ async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outc
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: zk-recipebench HOST:PORT WORKLOAD\n\
-                 workloads: lock_uncontended lock_contended election_failover \
-                 (cache_build queue counter: skipped, exit 3)";
+                 workloads: lock_uncontended lock_contended election_failover cache_build \
+                 (queue counter: skipped, exit 3)";
     let (hosts, name) = match args.as_slice() {
         [flag] if flag == "-h" || flag == "--help" => {
             println!("{usage}");
