@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, golden-vector, real-server and doc tests of
 # every crate, the hostile-server soak in a bounded form, and zk-client's quick start
-# (examples/quickstart.rs) and zk-recipes' global name example against a local server. Installs ZooKeeper first when it is
+# (examples/quickstart.rs) and zk-recipes' global name and status board examples against
+# a local server. Installs ZooKeeper first when it is
 # missing (needs root for apt-get). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -59,6 +60,19 @@ run cargo test -p zk-client --no-default-features --lib --locked "$@"
     kill -INT "$second"
     wait "$second"
     echo "global name example: ok"
+
+    # zk-recipes' status board example: the monitor sees a server start, stop and go.
+    sb=target/debug/examples/status_board
+    "$sb" --server "$hosts" monitor --for 6 >"$XDG_RUNTIME_DIR/board" &
+    board=$!
+    sleep 1
+    "$sb" --server "$hosts" serve web-1 --stop-after 1 --for 2 >/dev/null
+    wait "$board"
+    sed 's/^/board: /' "$XDG_RUNTIME_DIR/board"
+    grep -qx "web-1 is running" "$XDG_RUNTIME_DIR/board"
+    grep -qx "web-1 changed from running to stopped" "$XDG_RUNTIME_DIR/board"
+    grep -qx "web-1 disappeared" "$XDG_RUNTIME_DIR/board"
+    echo "status board example: ok"
 )
 
 awk -v secs=$((SECONDS - started)) '

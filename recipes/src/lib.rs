@@ -38,6 +38,9 @@
 //! | [`election::LeaderSelector`] | `LeaderSelector` | (`Election`: kazoo's lock layout, which cannot see others) | the mutex's: `<path>/_c_{uuid}-lock-{seq}` |
 //! | [`election::Leadership`], [`election::observe`], [`election::LeaderLatch::proclaim`] | none (`LeaderLatchListener` only for participants) | `Election.contenders()` | the latch's |
 //! | [`election::NameRegistry`] | none | none | a latch per name: `<base>/<name>/_c_{uuid}-latch-{seq}` |
+//! | [`cache::TreeCache`] | `CuratorCache` (`TreeCache`) | `TreeCache` | reads a subtree to a depth; one persistent recursive watch |
+//! | [`cache::ChildrenCache`] | `PathChildrenCache` | `ChildrenWatch` (with data) | one level |
+//! | [`cache::NodeCache`] | `NodeCache` | `DataWatch` | one node |
 //! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
 //! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
@@ -59,6 +62,10 @@
 //!   token and a [`fenced`](election::Leadership::fenced) multi; [`election::observe`]
 //!   reports leaders in the order the server made them, and reads again after a
 //!   reconnect.
+//! - Caches: a watch event is only a reason to read a node again, so a cache holds what
+//!   the server returned, never a guess; after a reconnect it reads everything again and
+//!   reports only real differences (a root deleted and made again, changes made while
+//!   disconnected).
 //! - Barriers: a wait passes only on what the server says (the node gone; `ready` read or
 //!   seen created, or N members counted), never on a wake-up alone (GH-1290); N is a
 //!   threshold, not a limit; a timed-out, failed or dropped `enter` or `leave` leaves no
