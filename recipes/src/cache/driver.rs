@@ -160,22 +160,33 @@ pub(crate) async fn run(job: Job) {
             outlet.ready.send_replace(Some(Ok(())));
         }
         tokio::select! {
-            Some((read, reply)) = inflight.next(), if !inflight.is_empty() => match reply {
-                Ok(reply) => state.on_reply(read, reply),
-                // The reconnect's sync reads it again.
-                Err(e) if e.is_connection_loss() => {}
-                Err(e) if e.is_terminal() => {
-                    outlet.emit(CacheEvent::Connection(ConnectionState::Lost));
-                    outlet.stop(zk(e));
-                    return;
+            Some(first) = inflight.next(), if !inflight.is_empty() => {
+                // Every reply already here, in one go: one wake-up of this task for many.
+                let ready = std::iter::once(first)
+                    .chain(std::iter::from_fn(|| inflight.next().now_or_never().flatten()));
+                for (read, reply) in ready {
+                    match reply {
+                        Ok(reply) => state.on_reply(read, reply),
+                        // The reconnect's sync reads it again.
+                        Err(e) if e.is_connection_loss() => {}
+                        Err(e) if e.is_terminal() => {
+                            outlet.emit(CacheEvent::Connection(ConnectionState::Lost));
+                            outlet.stop(zk(e));
+                            return;
+                        }
+                        Err(e) => tracing::warn!(error = %e, ?read, "a cache read failed"),
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, ?read, "a cache read failed"),
             },
             event = watcher.next_event() => match event {
-                Some(event) if event.event_type != EventType::None => {
-                    state.on_event(event.event_type, &event.path);
+                Some(event) => {
+                    // And every event already here.
+                    let ready = std::iter::once(event)
+                        .chain(std::iter::from_fn(|| watcher.next_event().now_or_never().flatten()));
+                    for event in ready.filter(|e| e.event_type != EventType::None) {
+                        state.on_event(event.event_type, &event.path);
+                    }
                 }
-                Some(_) => {}
                 None => {
                     outlet.stop(Error::Closed);
                     return;
