@@ -40,6 +40,10 @@
 //! | [`election::NameRegistry`] | none | none | a latch per name: `<base>/<name>/_c_{uuid}-latch-{seq}` |
 //! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
 //! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
+//! | [`counter::SharedValue`] | `SharedValue` | none | `<path>` (P), raw bytes |
+//! | [`counter::SharedCount`] | `SharedCount` | `Counter(support_curator=True)` | `<path>` (P), `i32` 4 bytes big-endian |
+//! | [`counter::AtomicLong`], [`counter::AtomicInteger`] | `DistributedAtomicLong`, `DistributedAtomicInteger` (with `PromotedToLock`) | none | `<path>` (P), `i64` 8 bytes / `i32` 4 bytes big-endian |
+//! | [`counter::Counter`] | none (`SharedCount` with `support_curator`) | `Counter` | `<path>` (P), ASCII decimal; or `i32` 4 bytes big-endian |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -72,6 +76,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 pub mod barrier;
+pub mod counter;
 pub mod election;
 pub mod lock;
 pub mod protected;
