@@ -32,6 +32,7 @@
 //! | `lock_uncontended` | One session, one [`Mutex`] on `<root>/lock-u`. `RB_LOCK_N` (2000) times: acquire, then release; the latency is the pair. | `lock_p50_us`, `lock_p99_us`, `acquire_p50_us`, `lock_ops` (pairs/s), `lock_cpu_us` (process CPU per pair), and `write_pair_p50_us`: a bare ephemeral create then delete on the same session afterwards, the floor of any acquire+release that waits for its delete |
 //! | `election_failover` | `RB_ELECTION_N` (3) participants, one session and one [`LeaderLatch`] each, on `<root>/election`. `RB_FAILOVERS` (20) times: wait until all N are registered and exactly one live participant leads; mark it dead, take t0 and close its session (not the latch); the time runs until another participant's `await_leadership` returns. Then a replacement joins. A participant that starts leading while another live one leads is a double leader. | `failover_p50_ms`, `failover_mean_ms`, `failover_p99_ms`, `double_leaders` (must be 0) |
 //! | `lock_contended` | `RB_SESSIONS` (4) sessions × `RB_TASKS` (4) tokio tasks, one [`Mutex`] each, all on `<root>/lock-c`, for `RB_CONTENDED_S` (10) s. Each loop: acquire; claim an in-process holder flag (a collision is a violation); increment an unguarded counter; check the flag is still ours and clear it; release. | `handoffs_per_s`, `violations` (must be 0), `cpu_us_per_handoff`, `lock_timeouts` |
+//! | `counter` | `RB_COUNTER_SESSIONS` (4) sessions, one tokio task and one started [`SharedCount`] each, on `<root>/counter`; `RB_COUNTER_N` (500) increments per task, all released at once. Each increment is Curator's compare-and-set loop: [`SharedCount::get_versioned`], then [`SharedCount::try_set`] of the value + 1 over that version, again until it succeeds (a lost race reads the count again inside `try_set`). The time runs from the release until every task is done. | `counter_ops` (increments/s), `counter_err` (\|final − expected\| + failed increments; must be 0), `counter_retries` (lost races) |
 //!
 //! In `lock_contended`, the counter is a plain load followed by a store, with a
 //! `yield_now` between them: two holders at once lose an increment, and violations add
@@ -46,10 +47,14 @@
 //! [`LeaderLatch::await_leadership`] returning; the time is taken there, in the
 //! participant's own task.
 //!
+//! In `counter`, an increment that loses 100,000 races in a row, or fails, counts as failed
+//! in `counter_err` and its task goes on with the next one; the final count is read from
+//! the node.
+//!
 //! # Workloads without a recipe yet
 //!
-//! zk-recipes has no tree cache, queue or counter recipe yet, so `cache_build`, `queue`
-//! and `counter` are skipped: the program says
+//! zk-recipes has no tree cache or queue recipe yet, so `cache_build` and `queue` are
+//! skipped: the program says
 //! so on stderr and exits with status 3, without a `RESULT` line, and the harness shows
 //! n/a and lists the run as failed. It does not print a `RESULT` line with only `cpu_s`
 //! and `rss_mb`, because the harness adds the server's CPU during the run to every
@@ -68,6 +73,7 @@ use std::time::{Duration, Instant};
 use nix::sys::resource::{UsageWho, getrusage};
 use zk_client::{Client, CreateOptions};
 use zk_recipes::Error as RecipeError;
+use zk_recipes::counter::SharedCount;
 use zk_recipes::election::LeaderLatch;
 use zk_recipes::lock::Mutex;
 
@@ -96,6 +102,7 @@ enum Workload {
     LockUncontended,
     LockContended,
     ElectionFailover,
+    Counter,
 }
 
 impl Workload {
@@ -106,7 +113,8 @@ impl Workload {
             "lock_uncontended" => Ok(Some(Self::LockUncontended)),
             "lock_contended" => Ok(Some(Self::LockContended)),
             "election_failover" => Ok(Some(Self::ElectionFailover)),
-            "cache_build" | "queue" | "counter" => Ok(None),
+            "counter" => Ok(Some(Self::Counter)),
+            "cache_build" | "queue" => Ok(None),
             _ => Err(()),
         }
     }
@@ -116,6 +124,7 @@ impl Workload {
             Self::LockUncontended => lock_uncontended(setup, scale, report).await,
             Self::LockContended => lock_contended(setup, scale, report).await,
             Self::ElectionFailover => election_failover(setup, scale, report).await,
+            Self::Counter => counter(setup, scale, report).await,
         }
     }
 }
@@ -554,6 +563,111 @@ async fn election_failover(setup: &Setup, scale: f64, report: bool) -> Outcome<R
     ])
 }
 
+/// Lost races after which one increment of `counter` counts as failed.
+const COUNTER_MAX_LOST: u64 = 100_000;
+
+/// What the tasks of `counter` count.
+#[derive(Debug, Default)]
+struct Tally {
+    lost: AtomicU64,
+    failed: AtomicU64,
+}
+
+/// `n` increments of `count` by the compare-and-set loop, once `go` opens.
+async fn incrementer(
+    count: SharedCount,
+    n: usize,
+    mut go: tokio::sync::watch::Receiver<bool>,
+    tally: Arc<Tally>,
+) {
+    if go.wait_for(|open| *open).await.is_err() {
+        return;
+    }
+    for _ in 0..n {
+        let mut lost = 0;
+        loop {
+            let seen = count.get_versioned();
+            match count
+                .try_set(seen.value.wrapping_add(1), seen.version)
+                .await
+            {
+                Ok(true) => break,
+                Ok(false) if lost < COUNTER_MAX_LOST => lost += 1,
+                Ok(false) => {
+                    eprintln!("zk-recipebench: an increment lost {lost} races in a row");
+                    Arena::bump(&tally.failed);
+                    break;
+                }
+                Err(e) => {
+                    eprintln!("zk-recipebench: increment: {e}");
+                    Arena::bump(&tally.failed);
+                    break;
+                }
+            }
+        }
+        tally.lost.fetch_add(lost, Ordering::Relaxed);
+    }
+}
+
+/// `RB_COUNTER_SESSIONS` sessions, `RB_COUNTER_N` CAS increments each, all at once.
+async fn counter(setup: &Setup, scale: f64, report: bool) -> Outcome<Report> {
+    let sessions = (env("RB_COUNTER_SESSIONS", 4.0) as usize).max(1);
+    let n = ((env("RB_COUNTER_N", 500.0) * scale) as usize).max(1);
+    let path = format!("{}/counter{}", setup.root, suffix(report));
+    let mut clients = Vec::with_capacity(sessions);
+    let mut counts = Vec::with_capacity(sessions);
+    for _ in 0..sessions {
+        let client = connect(setup).await?;
+        let count = SharedCount::new(&client, &path, 0);
+        count
+            .start()
+            .await
+            .map_err(|e| format!("start a shared count: {e}"))?;
+        counts.push(count);
+        clients.push(client);
+    }
+    let tally = Arc::new(Tally::default());
+    let (go, open) = tokio::sync::watch::channel(false);
+    let tasks: Vec<_> = counts
+        .iter()
+        .map(|count| {
+            let task = incrementer(count.clone(), n, open.clone(), Arc::clone(&tally));
+            tokio::spawn(task)
+        })
+        .collect();
+    let t0 = Instant::now();
+    go.send_replace(true);
+    for task in tasks {
+        match tokio::time::timeout_at((t0 + CONTENDERS_TIMEOUT).into(), task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("incrementer failed: {e}")),
+            Err(_) => return Err("incrementer stuck".to_owned()),
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    let (data, _) = clients[0]
+        .get_data(&path)
+        .await
+        .map_err(|e| format!("read the count: {e}"))?;
+    let last = <[u8; 4]>::try_from(&data[..])
+        .map(i32::from_be_bytes)
+        .map_err(|_| format!("the count is not 4 bytes: {data:?}"))?;
+    for (count, client) in counts.iter().zip(&clients) {
+        count.close();
+        close(client).await;
+    }
+    let expected = (sessions * n) as i64;
+    let failed = tally.failed.load(Ordering::SeqCst);
+    Ok(vec![
+        ("counter_ops", expected as f64 / secs),
+        (
+            "counter_err",
+            (i64::from(last) - expected).unsigned_abs() as f64 + failed as f64,
+        ),
+        ("counter_retries", tally.lost.load(Ordering::SeqCst) as f64),
+    ])
+}
+
 /// The whole run: root, warm-up, measured phase, cleanup, and the two output lines.
 async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outcome<()> {
     let name = std::env::var("RB_CLIENT")
@@ -585,7 +699,8 @@ async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outc
     close(&admin).await;
     // The crates of the workspace share one version.
     println!(
-        "VERSION zk-recipes {v}, zk-client {v} (Rust, tokio {runtime} runtime; lock::Mutex)",
+        "VERSION zk-recipes {v}, zk-client {v} (Rust, tokio {runtime} runtime; lock::Mutex, \
+         election::LeaderLatch, counter::SharedCount)",
         v = env!("CARGO_PKG_VERSION")
     );
     println!(
@@ -602,8 +717,8 @@ async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outc
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: zk-recipebench HOST:PORT WORKLOAD\n\
-                 workloads: lock_uncontended lock_contended election_failover \
-                 (cache_build queue counter: skipped, exit 3)";
+                 workloads: lock_uncontended lock_contended election_failover counter \
+                 (cache_build queue: skipped, exit 3)";
     let (hosts, name) = match args.as_slice() {
         [flag] if flag == "-h" || flag == "--help" => {
             println!("{usage}");
