@@ -39,7 +39,7 @@ pub enum Error {
     NotLeader,
     /// A node's data is not in the format the recipe reads (a counter that is not a 4- or
     /// 8-byte big-endian integer, or not ASCII decimal).
-    #[error("the data of {path} is not {expected}: {data:02x?}")]
+    #[error("the data of {path} is not {expected}: {} bytes, hex {data:x}", data.len())]
     Corrupt {
         /// The node (a client path).
         path: String,

@@ -68,6 +68,9 @@
 //!   threshold, not a limit; a timed-out, failed or dropped `enter` or `leave` leaves no
 //!   member node to be counted (CURATOR-80); every timeout is kept, also while
 //!   disconnected (CURATOR-536).
+//! - Counters: writers that check versions never lose an increment nor count one twice;
+//!   a write whose reply was lost is reported as such, never retried; shared values are
+//!   ordered by mzxid and read again after every reconnect (CURATOR-311, CURATOR-688).
 //! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
 //!   delete their node in the background until the delete lands or the session ends.
 //! - The caller fences the writes the lock protects, and stops when `lost()` resolves.

@@ -67,7 +67,7 @@ impl<T: Copy> AtomicOutcome<T> {
     /// # Ok(()) }
     /// ```
     pub fn failed_tries(&self) -> u32 {
-        self.stats.tries() - u32::from(self.succeeded)
+        self.stats.tries().saturating_sub(u32::from(self.succeeded))
     }
 }
 
@@ -711,5 +711,9 @@ mod tests {
         assert_eq!(outcome.failed_tries(), 4);
         outcome.succeeded = true;
         assert_eq!(outcome.failed_tries(), 3);
+        // A read makes no try.
+        let mut read = AtomicOutcome::new(7_i32);
+        read.succeeded = true;
+        assert_eq!(read.failed_tries(), 0);
     }
 }

@@ -88,6 +88,16 @@ mod tests {
     }
 
     #[test]
+    fn a_corrupt_value_is_shown_in_hex() {
+        let e = corrupt("/c", I32_BE, &Bytes::from_static(b"foo"));
+        assert_eq!(
+            e.to_string(),
+            "the data of /c is not a 4-byte big-endian integer: 3 bytes, hex 666f6f"
+        );
+        assert!(!e.is_retryable());
+    }
+
+    #[test]
     fn ascii_as_python_reads_it() {
         assert_eq!(ascii_from_bytes(b"42"), Some(42));
         assert_eq!(ascii_from_bytes(b" -7\n"), Some(-7));

@@ -9,8 +9,9 @@ use std::time::Duration;
 /// backoff from `base`, doubling up to `max_delay`, each wait drawn at random from its
 /// upper half so that contenders spread out.
 ///
-/// Curator's `RetryNTimes(n, ms)` is `RetryPolicy::new(n + 1).backoff(ms, ms)`, and
-/// `ExponentialBackoffRetry(base, n)` is about `RetryPolicy::new(n + 1).backoff(base, …)`.
+/// Curator's `RetryNTimes(n, ms)` corresponds to `RetryPolicy::new(n + 1).backoff(ms, ms)`
+/// (n retries after the first try), and `ExponentialBackoffRetry(base, n)` to
+/// `RetryPolicy::new(n + 1).backoff(base, max)`.
 ///
 /// Only lost races are retried (the version changed, the node appeared or went). A
 /// connection loss while reading is waited out and does not count as a try; one while
