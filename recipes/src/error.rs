@@ -37,6 +37,21 @@ pub enum Error {
     /// What only the leader may do, asked of a participant that does not lead.
     #[error("not the leader")]
     NotLeader,
+    /// A node's data is not in the format the recipe reads (a counter that is not a 4- or
+    /// 8-byte big-endian integer, or not ASCII decimal).
+    #[error("the data of {path} is not {expected}: {} bytes, hex {data:x}", data.len())]
+    Corrupt {
+        /// The node (a client path).
+        path: String,
+        /// The format the recipe expected.
+        expected: &'static str,
+        /// The data found.
+        data: bytes::Bytes,
+    },
+    /// An optimistic update lost to concurrent writers every time its retry policy allowed;
+    /// nothing was written. Trying again later can succeed.
+    #[error("gave up after {0} tries: the value kept changing")]
+    RetriesExhausted(u32),
 }
 
 impl Error {
@@ -50,8 +65,11 @@ impl Error {
         match self {
             Self::Timeout(_) => true,
             Self::Zk(e) => e.is_retryable(),
-            Self::NotLeader => true,
-            Self::SessionEnded(_) | Self::InvalidArgument(_) | Self::Closed => false,
+            Self::NotLeader | Self::RetriesExhausted(_) => true,
+            Self::SessionEnded(_)
+            | Self::InvalidArgument(_)
+            | Self::Closed
+            | Self::Corrupt { .. } => false,
         }
     }
 }

@@ -43,6 +43,10 @@
 //! | [`cache::NodeCache`] | `NodeCache` | `DataWatch` | one node |
 //! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
 //! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
+//! | [`counter::SharedValue`] | `SharedValue` | none | `<path>` (P), raw bytes |
+//! | [`counter::SharedCount`] | `SharedCount` | `Counter(support_curator=True)` | `<path>` (P), `i32` 4 bytes big-endian |
+//! | [`counter::AtomicLong`], [`counter::AtomicInteger`] | `DistributedAtomicLong`, `DistributedAtomicInteger` (with `PromotedToLock`) | none | `<path>` (P), `i64` 8 bytes / `i32` 4 bytes big-endian |
+//! | [`counter::Counter`] | none (`SharedCount` with `support_curator`) | `Counter` | `<path>` (P), ASCII decimal; or `i32` 4 bytes big-endian |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -71,6 +75,9 @@
 //!   threshold, not a limit; a timed-out, failed or dropped `enter` or `leave` leaves no
 //!   member node to be counted (CURATOR-80); every timeout is kept, also while
 //!   disconnected (CURATOR-536).
+//! - Counters: writers that check versions never lose an increment nor count one twice;
+//!   a write whose reply was lost is reported as such, never retried; shared values are
+//!   ordered by mzxid and read again after every reconnect (CURATOR-311, CURATOR-688).
 //! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
 //!   delete their node in the background until the delete lands or the session ends.
 //! - The caller fences the writes the lock protects, and stops when `lost()` resolves.
@@ -80,6 +87,7 @@
 
 pub mod barrier;
 pub mod cache;
+pub mod counter;
 pub mod election;
 pub mod lock;
 pub mod protected;

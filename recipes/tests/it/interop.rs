@@ -260,10 +260,12 @@ async fn run(case: Case) -> Outcome {
             | Program::CuratorSemaphore
             | Program::CuratorDoubleBarrier
             | Program::CuratorLeaderLatch
-            | Program::CuratorLeaderSelector => {
+            | Program::CuratorLeaderSelector
+            | Program::CuratorSharedCount
+            | Program::CuratorAtomicLong => {
                 let _ = peers::curator().await;
             }
-            Program::KazooLock | Program::KazooDoubleBarrier => {
+            Program::KazooLock | Program::KazooDoubleBarrier | Program::KazooCounter => {
                 let _ = peers::kazoo().await;
             }
         }

@@ -9,7 +9,8 @@
 //! `TIMEOUT id round`, `ERROR id what`, `DONE id`, and a final `SUMMARY`. The double
 //! barrier members print `ENTERING`, `ENTERED`, `LEAVING` and `LEFT id round us` instead
 //! of `GRANT`; the election participants print `LEADER id node us` and the like
-//! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`).
+//! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`); the counters print `START`,
+//! `INCR id round pre post`, `INCREMENTED` and `SEEN id value`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsStr;
@@ -63,6 +64,14 @@ pub(crate) enum Program {
     CuratorLeaderLatch,
     /// `CuratorLeaderSelector`: Curator's `LeaderSelector` without `autoRequeue`.
     CuratorLeaderSelector,
+    /// `CuratorSharedCount`: Curator's `SharedCount`, incremented by its CAS loop
+    /// (`--seed S`).
+    CuratorSharedCount,
+    /// `CuratorAtomicLong`: Curator's `DistributedAtomicLong` (`--tries N`,
+    /// `--promote LOCK_PATH`).
+    CuratorAtomicLong,
+    /// `kazoo_counter.py`: kazoo's `Counter` (`--curator` for `support_curator=True`).
+    KazooCounter,
 }
 
 /// The compiled Curator contenders.
@@ -379,7 +388,9 @@ pub(crate) async fn start(
         | Program::CuratorSemaphore
         | Program::CuratorDoubleBarrier
         | Program::CuratorLeaderLatch
-        | Program::CuratorLeaderSelector => {
+        | Program::CuratorLeaderSelector
+        | Program::CuratorSharedCount
+        | Program::CuratorAtomicLong => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -391,15 +402,18 @@ pub(crate) async fn start(
                     Program::CuratorDoubleBarrier => "CuratorDoubleBarrier",
                     Program::CuratorLeaderLatch => "CuratorLeaderLatch",
                     Program::CuratorLeaderSelector => "CuratorLeaderSelector",
+                    Program::CuratorSharedCount => "CuratorSharedCount",
+                    Program::CuratorAtomicLong => "CuratorAtomicLong",
                     _ => "CuratorMutex",
                 });
             c
         }
-        Program::KazooLock | Program::KazooDoubleBarrier => {
+        Program::KazooLock | Program::KazooDoubleBarrier | Program::KazooCounter => {
             let kazoo = kazoo().await;
             let mut c = AsyncCommand::new(&kazoo.python);
             let script = match spawn.program {
                 Program::KazooDoubleBarrier => "kazoo_double_barrier.py",
+                Program::KazooCounter => "kazoo_counter.py",
                 _ => "kazoo_lock.py",
             };
             c.arg("-I").arg(source_dir("python").join(script));
