@@ -41,6 +41,7 @@
 //! | [`cache::TreeCache`] | `CuratorCache` (`TreeCache`) | `TreeCache` | reads a subtree to a depth; one persistent recursive watch |
 //! | [`cache::ChildrenCache`] | `PathChildrenCache` | `ChildrenWatch` (with data) | one level |
 //! | [`cache::NodeCache`] | `NodeCache` | `DataWatch` | one node |
+//! | [`lease::Lease`], [`lease::MultiLease`] | none | `NonBlockingLease`, `MultiNonBlockingLease` | `<path>/lease_holder` (P, kazoo's JSON), written under a kazoo-layout lock at `<path>`; multi: `<path>/<n>/lease_holder` |
 //! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
 //! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
 //! | [`counter::SharedValue`] | `SharedValue` | none | `<path>` (P), raw bytes |
@@ -89,6 +90,7 @@ pub mod barrier;
 pub mod cache;
 pub mod counter;
 pub mod election;
+pub mod lease;
 pub mod lock;
 pub mod protected;
 pub mod state;

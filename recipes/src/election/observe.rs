@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use futures::{FutureExt as _, Stream};
+use futures::Stream;
 use tokio::sync::{mpsc, watch};
 use tracing::Instrument as _;
 use zk_client::{AddWatchMode, Client, Error as ZkError, EventType, SessionState};
@@ -200,8 +200,9 @@ impl Follow {
             Err(ZkError::NoNode(_)) => Vec::new(),
             Err(e) => return again_unless_over(&e),
         };
-        // Events that arrived before the read are in it already; later ones are not.
-        while let Some(Some(_)) = watcher.next_event().now_or_never() {}
+        // Events queued now may be older than the read or newer: none is dropped, since
+        // applying an old one changes nothing (a creation is read again, and a deleted
+        // sequential node never comes back).
         let names: Vec<String> = contenders(&children, &[self.name])
             .into_iter()
             .map(|c| c.name)

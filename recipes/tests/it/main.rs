@@ -16,6 +16,7 @@ mod interop_barrier;
 mod interop_counter;
 mod interop_election;
 mod interop_shared;
+mod lease;
 mod multi_lock;
 mod mutex;
 mod peers;
