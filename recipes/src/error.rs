@@ -37,6 +37,17 @@ pub enum Error {
     /// What only the leader may do, asked of a participant that does not lead.
     #[error("not the leader")]
     NotLeader,
+    /// The server has a feature switched off that the recipe needs; `remedy` names the
+    /// setting that turns it on (TTL nodes need `extendedTypesEnabled=true`).
+    #[error("{feature} are disabled on the server ({source}); {remedy}")]
+    Unsupported {
+        /// What the server refused, e.g. "TTL nodes".
+        feature: &'static str,
+        /// What turns it on.
+        remedy: &'static str,
+        /// The server's answer.
+        source: zk_client::Error,
+    },
 }
 
 impl Error {
@@ -51,7 +62,10 @@ impl Error {
             Self::Timeout(_) => true,
             Self::Zk(e) => e.is_retryable(),
             Self::NotLeader => true,
-            Self::SessionEnded(_) | Self::InvalidArgument(_) | Self::Closed => false,
+            Self::SessionEnded(_)
+            | Self::InvalidArgument(_)
+            | Self::Closed
+            | Self::Unsupported { .. } => false,
         }
     }
 }

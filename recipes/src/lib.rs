@@ -40,6 +40,11 @@
 //! | [`election::NameRegistry`] | none | none | a latch per name: `<base>/<name>/_c_{uuid}-latch-{seq}` |
 //! | [`barrier::Barrier`] | `DistributedBarrier` | `Barrier` | `<path>` itself (P): set while it exists |
 //! | [`barrier::DoubleBarrier`] | `DistributedDoubleBarrier` | `DoubleBarrier` | `<path>/{uuid}` (E) per member, `<path>/ready` (P) once N have entered |
+//! | [`node::PersistentNode`] | `PersistentNode` | none | `<path>` in any mode; protected `<parent>/_c_{uuid}-<name>`, sequential `{seq}` appended |
+//! | [`node::PersistentTtlNode`], [`node::create_ttl`] | `PersistentTtlNode` | none | `<path>` and `<path>/touch`, both PERSISTENT_WITH_TTL (server: `extendedTypesEnabled=true`) |
+//! | [`membership::GroupMember`], [`membership::watch_group`] | `GroupMember` | none | `<path>/<id>` (E), data = payload |
+//! | [`membership::Party`] | none | `Party` | `<path>/{hex}__party__` (E), data = identifier |
+//! | [`membership::ShallowParty`] | none | `ShallowParty` | `<path>/{hex}-<identifier>` (E) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -74,6 +79,8 @@
 pub mod barrier;
 pub mod election;
 pub mod lock;
+pub mod membership;
+pub mod node;
 pub mod protected;
 pub mod state;
 
