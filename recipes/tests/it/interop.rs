@@ -260,10 +260,11 @@ async fn run(case: Case) -> Outcome {
             | Program::CuratorSemaphore
             | Program::CuratorDoubleBarrier
             | Program::CuratorLeaderLatch
-            | Program::CuratorLeaderSelector => {
+            | Program::CuratorLeaderSelector
+            | Program::CuratorGroupMember => {
                 let _ = peers::curator().await;
             }
-            Program::KazooLock | Program::KazooDoubleBarrier => {
+            Program::KazooLock | Program::KazooDoubleBarrier | Program::KazooParty => {
                 let _ = peers::kazoo().await;
             }
         }

@@ -11,6 +11,7 @@ mod election_regressions;
 mod interop;
 mod interop_barrier;
 mod interop_election;
+mod interop_membership;
 mod interop_shared;
 mod membership;
 mod multi_lock;

@@ -9,7 +9,8 @@
 //! `TIMEOUT id round`, `ERROR id what`, `DONE id`, and a final `SUMMARY`. The double
 //! barrier members print `ENTERING`, `ENTERED`, `LEAVING` and `LEFT id round us` instead
 //! of `GRANT`; the election participants print `LEADER id node us` and the like
-//! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`).
+//! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`); the group members print
+//! `MEMBERS` (Curator) or `PARTICIPANTS` (kazoo) as their view changes.
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsStr;
@@ -63,6 +64,10 @@ pub(crate) enum Program {
     CuratorLeaderLatch,
     /// `CuratorLeaderSelector`: Curator's `LeaderSelector` without `autoRequeue`.
     CuratorLeaderSelector,
+    /// `CuratorGroupMember`: Curator's `GroupMember` (joins at once, leaves when told).
+    CuratorGroupMember,
+    /// `kazoo_party.py`: kazoo's `Party` (`--shallow`: `ShallowParty`).
+    KazooParty,
 }
 
 /// The compiled Curator contenders.
@@ -379,7 +384,8 @@ pub(crate) async fn start(
         | Program::CuratorSemaphore
         | Program::CuratorDoubleBarrier
         | Program::CuratorLeaderLatch
-        | Program::CuratorLeaderSelector => {
+        | Program::CuratorLeaderSelector
+        | Program::CuratorGroupMember => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -391,15 +397,17 @@ pub(crate) async fn start(
                     Program::CuratorDoubleBarrier => "CuratorDoubleBarrier",
                     Program::CuratorLeaderLatch => "CuratorLeaderLatch",
                     Program::CuratorLeaderSelector => "CuratorLeaderSelector",
+                    Program::CuratorGroupMember => "CuratorGroupMember",
                     _ => "CuratorMutex",
                 });
             c
         }
-        Program::KazooLock | Program::KazooDoubleBarrier => {
+        Program::KazooLock | Program::KazooDoubleBarrier | Program::KazooParty => {
             let kazoo = kazoo().await;
             let mut c = AsyncCommand::new(&kazoo.python);
             let script = match spawn.program {
                 Program::KazooDoubleBarrier => "kazoo_double_barrier.py",
+                Program::KazooParty => "kazoo_party.py",
                 _ => "kazoo_lock.py",
             };
             c.arg("-I").arg(source_dir("python").join(script));
