@@ -51,3 +51,39 @@ pub use view::{Member, Members, MembershipEvent, MembershipWatch};
 pub fn watch_group(client: &zk_client::Client, path: &str) -> MembershipWatch {
     view::View::watch(client, path, view::Layout::Curator)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::node::{NodeStates, PersistentNode, PersistentTtlNode};
+
+    fn send_sync<T: Send + Sync + 'static>() {}
+
+    fn send<T: Send>(_: &T) {}
+
+    #[test]
+    fn handles_can_move_to_tasks() {
+        send_sync::<PersistentNode>();
+        send_sync::<PersistentTtlNode>();
+        send_sync::<NodeStates>();
+        send_sync::<GroupMember>();
+        send_sync::<Party>();
+        send_sync::<ShallowParty>();
+        send_sync::<MembershipWatch>();
+    }
+
+    /// The futures of the async methods can be spawned (checked when compiled).
+    #[allow(dead_code, reason = "compiled, never run")]
+    fn futures_are_send(node: &PersistentNode, me: &GroupMember, party: &Party) {
+        send(&node.set_data("x"));
+        send(&node.wait_for_initial_create(Duration::ZERO));
+        send(&node.close());
+        send(&me.set_payload("x"));
+        send(&me.close());
+        send(&party.join());
+        send(&party.leave());
+        send(&party.participants());
+    }
+}

@@ -216,7 +216,16 @@ async fn regression_42_a_node_makes_its_parents_again_when_they_are_gone() {
     let node = PersistentNode::new(&client, "/r42/a/b/node").data("x");
     node.start().unwrap();
     until(|| node.state().exists()).await;
-    admin.delete_all("/r42").await.unwrap();
+    // All at once: the node would make its parents again between single deletes.
+    admin
+        .multi()
+        .delete("/r42/a/b/node", None)
+        .delete("/r42/a/b", None)
+        .delete("/r42/a", None)
+        .delete("/r42", None)
+        .commit()
+        .await
+        .unwrap();
     within(async {
         while admin.exists("/r42/a/b/node").await.unwrap().is_none() {
             tokio::time::sleep(Duration::from_millis(5)).await;
