@@ -52,6 +52,17 @@ pub enum Error {
     /// nothing was written. Trying again later can succeed.
     #[error("gave up after {0} tries: the value kept changing")]
     RetriesExhausted(u32),
+    /// The server has a feature switched off that the recipe needs; `remedy` names the
+    /// setting that turns it on (TTL nodes need `extendedTypesEnabled=true`).
+    #[error("{feature} are disabled on the server ({source}); {remedy}")]
+    Unsupported {
+        /// What the server refused, e.g. "TTL nodes".
+        feature: &'static str,
+        /// What turns it on.
+        remedy: &'static str,
+        /// The server's answer.
+        source: zk_client::Error,
+    },
 }
 
 impl Error {
@@ -69,7 +80,8 @@ impl Error {
             Self::SessionEnded(_)
             | Self::InvalidArgument(_)
             | Self::Closed
-            | Self::Corrupt { .. } => false,
+            | Self::Corrupt { .. }
+            | Self::Unsupported { .. } => false,
         }
     }
 }

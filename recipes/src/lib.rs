@@ -48,6 +48,11 @@
 //! | [`counter::SharedCount`] | `SharedCount` | `Counter(support_curator=True)` | `<path>` (P), `i32` 4 bytes big-endian |
 //! | [`counter::AtomicLong`], [`counter::AtomicInteger`] | `DistributedAtomicLong`, `DistributedAtomicInteger` (with `PromotedToLock`) | none | `<path>` (P), `i64` 8 bytes / `i32` 4 bytes big-endian |
 //! | [`counter::Counter`] | none (`SharedCount` with `support_curator`) | `Counter` | `<path>` (P), ASCII decimal; or `i32` 4 bytes big-endian |
+//! | [`node::PersistentNode`] | `PersistentNode` | none | `<path>` in any mode; protected `<parent>/_c_{uuid}-<name>`, sequential `{seq}` appended |
+//! | [`node::PersistentTtlNode`], [`node::create_ttl`] | `PersistentTtlNode` | none | `<path>` and `<path>/touch`, both PERSISTENT_WITH_TTL (server: `extendedTypesEnabled=true`) |
+//! | [`membership::GroupMember`], [`membership::watch_group`] | `GroupMember` | none | `<path>/<id>` (E), data = payload |
+//! | [`membership::Party`] | none | `Party` | `<path>/{hex}__party__` (E), data = identifier |
+//! | [`membership::ShallowParty`] | none | `ShallowParty` | `<path>/{hex}-<identifier>` (E) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -92,6 +97,8 @@ pub mod counter;
 pub mod election;
 pub mod lease;
 pub mod lock;
+pub mod membership;
+pub mod node;
 pub mod protected;
 pub mod state;
 

@@ -262,10 +262,14 @@ async fn run(case: Case) -> Outcome {
             | Program::CuratorLeaderLatch
             | Program::CuratorLeaderSelector
             | Program::CuratorSharedCount
-            | Program::CuratorAtomicLong => {
+            | Program::CuratorAtomicLong
+            | Program::CuratorGroupMember => {
                 let _ = peers::curator().await;
             }
-            Program::KazooLock | Program::KazooDoubleBarrier | Program::KazooCounter => {
+            Program::KazooLock
+            | Program::KazooDoubleBarrier
+            | Program::KazooCounter
+            | Program::KazooParty => {
                 let _ = peers::kazoo().await;
             }
         }

@@ -10,7 +10,8 @@
 //! barrier members print `ENTERING`, `ENTERED`, `LEAVING` and `LEFT id round us` instead
 //! of `GRANT`; the election participants print `LEADER id node us` and the like
 //! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`); the counters print `START`,
-//! `INCR id round pre post`, `INCREMENTED` and `SEEN id value`.
+//! `INCR id round pre post`, `INCREMENTED` and `SEEN id value`; the group members print
+//! `MEMBERS` (Curator) or `PARTICIPANTS` (kazoo) as their view changes.
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsStr;
@@ -72,6 +73,10 @@ pub(crate) enum Program {
     CuratorAtomicLong,
     /// `kazoo_counter.py`: kazoo's `Counter` (`--curator` for `support_curator=True`).
     KazooCounter,
+    /// `CuratorGroupMember`: Curator's `GroupMember` (joins at once, leaves when told).
+    CuratorGroupMember,
+    /// `kazoo_party.py`: kazoo's `Party` (`--shallow`: `ShallowParty`).
+    KazooParty,
 }
 
 /// The compiled Curator contenders.
@@ -390,7 +395,8 @@ pub(crate) async fn start(
         | Program::CuratorLeaderLatch
         | Program::CuratorLeaderSelector
         | Program::CuratorSharedCount
-        | Program::CuratorAtomicLong => {
+        | Program::CuratorAtomicLong
+        | Program::CuratorGroupMember => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -404,16 +410,21 @@ pub(crate) async fn start(
                     Program::CuratorLeaderSelector => "CuratorLeaderSelector",
                     Program::CuratorSharedCount => "CuratorSharedCount",
                     Program::CuratorAtomicLong => "CuratorAtomicLong",
+                    Program::CuratorGroupMember => "CuratorGroupMember",
                     _ => "CuratorMutex",
                 });
             c
         }
-        Program::KazooLock | Program::KazooDoubleBarrier | Program::KazooCounter => {
+        Program::KazooLock
+        | Program::KazooDoubleBarrier
+        | Program::KazooCounter
+        | Program::KazooParty => {
             let kazoo = kazoo().await;
             let mut c = AsyncCommand::new(&kazoo.python);
             let script = match spawn.program {
                 Program::KazooDoubleBarrier => "kazoo_double_barrier.py",
                 Program::KazooCounter => "kazoo_counter.py",
+                Program::KazooParty => "kazoo_party.py",
                 _ => "kazoo_lock.py",
             };
             c.arg("-I").arg(source_dir("python").join(script));
