@@ -6,6 +6,7 @@ mod barrier;
 mod cache;
 mod chaos;
 mod chaos_barrier;
+mod chaos_cache;
 mod chaos_election;
 mod counter;
 mod counter_regressions;
