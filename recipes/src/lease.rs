@@ -7,7 +7,7 @@
 //! that read it. **Clock skew between clients shortens or stretches a lease by the same
 //! amount**, and a holder that is paused past its end can still act; use it where a rare
 //! overlap is acceptable (the run-once-an-hour job kazoo's docs describe), and a
-//! [`Mutex`](crate::lock::Mutex) with fencing where it is not.
+//! [`Mutex`] with fencing where it is not.
 //!
 //! ```no_run
 //! use std::time::Duration;
