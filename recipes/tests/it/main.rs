@@ -24,6 +24,7 @@ mod multi_lock;
 mod mutex;
 mod node;
 mod node_regressions;
+mod partition;
 mod peers;
 mod readme;
 mod regressions;
