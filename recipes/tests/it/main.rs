@@ -17,6 +17,7 @@ mod interop_barrier;
 mod interop_counter;
 mod interop_election;
 mod interop_membership;
+mod interop_partition;
 mod interop_shared;
 mod lease;
 mod membership;
