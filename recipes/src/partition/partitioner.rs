@@ -603,7 +603,13 @@ impl Driver {
         self.party.join().await
     }
 
+    /// Releases every held lock: waits for the deletes while connected; otherwise they
+    /// go on in the background (nothing waits for a reconnect).
     async fn release_all(&mut self) {
+        if !self.client.state().is_connected() {
+            self.held.clear();
+            return;
+        }
         for guard in self.held.drain(..) {
             let _ = guard.release().await;
         }
