@@ -530,9 +530,9 @@ impl Driver {
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 continue;
             }
-            // A view of the party for this round; it ends with the session.
-            let view = self.party.watch();
-            let mut members = view.latest();
+            // The party's latest members for this round (the view's events are not
+            // needed: its stream is dropped at once). It ends with the session.
+            let mut members = self.party.watch().latest();
             let ids = tokio::select! {
                 ids = settled(&mut members, &self.identifier, self.time_boundary) => ids,
                 _ = policy.lost(&self.client) => None,
