@@ -364,3 +364,54 @@ async fn partition_refuses_names_that_cannot_be_nodes() {
     p.close().await.unwrap();
     assert!(within(p.wait_for_acquire()).await.is_err());
 }
+
+/// kazoo #41 (`7fb411b`): the party changes while a member is still taking its locks. It
+/// must give up the locks taken so far and allocate again for the new party, not finish
+/// the old share.
+#[tokio::test]
+async fn partition_kazoo_41_a_party_change_during_allocation_restarts_it() {
+    let (admin, zk) = client().await;
+    let (ca, cb) = (connect(&zk).await, connect(&zk).await);
+    // An outside holder keeps item-09, the last of a's first share.
+    let blocker = zk_recipes::lock::Mutex::new(&admin, &format!("{PATH}/locks/item-09"))
+        .compat(zk_recipes::lock::Compat::Kazoo);
+    let held = blocker.acquire().await.unwrap();
+    let a = member(&ca, "a");
+    let mut a_states = a.assignments();
+    // a has taken item-00..item-08 and waits for item-09.
+    within(async {
+        while children(&admin, &format!("{PATH}/locks/item-08"))
+            .await
+            .len()
+            != 1
+            || children(&admin, &format!("{PATH}/locks/item-09"))
+                .await
+                .len()
+                != 2
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(matches!(a.state(), PartitionState::Allocating));
+
+    let b = member(&cb, "b");
+    let sampler = Sampler::start(vec![a.clone(), b.clone()]);
+    // a gives up what it took and gets its new share, item-09 still held outside.
+    within(async {
+        while a.state().items() != share("a", &["a", "b"], &items()) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(!b.state().is_acquired(), "b cannot have item-09 yet");
+    held.release().await.unwrap();
+    let shares = settled(&[&a, &b]).await;
+    assert_eq!(shares["b"], share("b", &["a", "b"], &items()));
+    locks_match(&admin, &shares).await;
+    let seen = until(&mut a_states, PartitionState::is_acquired).await;
+    assert_eq!(seen.last().unwrap().items().len(), 5, "{seen:?}");
+    sampler.finish().await;
+    a.close().await.unwrap();
+    b.close().await.unwrap();
+}
