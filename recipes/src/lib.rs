@@ -53,6 +53,7 @@
 //! | [`membership::GroupMember`], [`membership::watch_group`] | `GroupMember` | none | `<path>/<id>` (E), data = payload |
 //! | [`membership::Party`] | none | `Party` | `<path>/{hex}__party__` (E), data = identifier |
 //! | [`membership::ShallowParty`] | none | `ShallowParty` | `<path>/{hex}-<identifier>` (E) |
+//! | [`partition::Partitioner`] | none | `SetPartitioner` | `<path>/party/{hex}-<identifier>` (E, a `ShallowParty`), `<path>/locks/<item>/{hex}__lock__{seq}` (ES, a kazoo `Lock`) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -99,6 +100,7 @@ pub mod lease;
 pub mod lock;
 pub mod membership;
 pub mod node;
+pub mod partition;
 pub mod protected;
 pub mod state;
 

@@ -180,6 +180,11 @@ impl MembershipWatch {
             Err(_) => self.members().unwrap_or_default(),
         }
     }
+
+    /// The latest members as a `watch` receiver (closed when the view's task ends).
+    pub(crate) fn latest(&self) -> watch::Receiver<Option<Members>> {
+        self.latest.clone()
+    }
 }
 
 impl Stream for MembershipWatch {

@@ -269,7 +269,8 @@ async fn run(case: Case) -> Outcome {
             Program::KazooLock
             | Program::KazooDoubleBarrier
             | Program::KazooCounter
-            | Program::KazooParty => {
+            | Program::KazooParty
+            | Program::KazooPartitioner => {
                 let _ = peers::kazoo().await;
             }
         }

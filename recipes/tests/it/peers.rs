@@ -77,6 +77,9 @@ pub(crate) enum Program {
     CuratorGroupMember,
     /// `kazoo_party.py`: kazoo's `Party` (`--shallow`: `ShallowParty`).
     KazooParty,
+    /// `kazoo_partitioner.py`: kazoo's `SetPartitioner` (`--items A,B,...`,
+    /// `--time-boundary S`).
+    KazooPartitioner,
 }
 
 /// The compiled Curator contenders.
@@ -418,13 +421,15 @@ pub(crate) async fn start(
         Program::KazooLock
         | Program::KazooDoubleBarrier
         | Program::KazooCounter
-        | Program::KazooParty => {
+        | Program::KazooParty
+        | Program::KazooPartitioner => {
             let kazoo = kazoo().await;
             let mut c = AsyncCommand::new(&kazoo.python);
             let script = match spawn.program {
                 Program::KazooDoubleBarrier => "kazoo_double_barrier.py",
                 Program::KazooCounter => "kazoo_counter.py",
                 Program::KazooParty => "kazoo_party.py",
+                Program::KazooPartitioner => "kazoo_partitioner.py",
                 _ => "kazoo_lock.py",
             };
             c.arg("-I").arg(source_dir("python").join(script));
