@@ -101,25 +101,33 @@ async fn curator_696_no_leadership_from_an_expired_sessions_node() {
     until_empty(&admin, "/e").await;
 }
 
-/// CURATOR-620 / CURATOR-653: reconnects in quick succession leave exactly one leader,
-/// whose node exists and belongs to its own session.
+/// CURATOR-620 / CURATOR-653: reconnects in quick succession, of the leader and of the
+/// follower at once, leave exactly one leader, whose node exists and belongs to its own
+/// session, and no node made twice.
 #[tokio::test]
 async fn curator_620_back_to_back_reconnects_leave_one_leader_with_its_own_node() {
     let (admin, zk) = client().await;
-    let build = Client::builder().session_timeout(Duration::from_secs(10));
-    let (a, endpoint) = through(&zk, "a", build).await;
+    let build = || Client::builder().session_timeout(Duration::from_secs(10));
+    let (a, a_endpoint) = through(&zk, "a", build()).await;
     let a_latch = latch(&a, "/e", "a");
     joined(&a_latch).await;
-    let b_client = connect(&zk).await;
+    let (b_client, b_endpoint) = through(&zk, "b", build()).await;
     let b = latch(&b_client, "/e", "b");
     joined(&b).await;
     within(a_latch.await_leadership()).await.unwrap();
     for _ in 0..3 {
-        endpoint.reset_all();
+        a_endpoint.reset_all();
+        b_endpoint.reset_all();
         tokio::time::sleep(Duration::from_millis(30)).await;
-        endpoint.reset_all();
+        b_endpoint.reset_all();
+        a_endpoint.reset_all();
     }
     let term = within(a_latch.await_leadership()).await.unwrap();
+    // Both settled: a leads again on its own node, b follows; never both.
+    for _ in 0..50 {
+        assert!(!(a_latch.has_leadership() && b.has_leadership()));
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     assert!(!b.has_leadership());
     let stat = admin
         .exists(term.node())
