@@ -243,6 +243,11 @@ impl ClientBuilder {
     /// The largest frame sent or accepted: the server's `jute.maxbuffer`. Default
     /// 1,048,575.
     ///
+    /// A request above it fails with [`Error::TooLarge`](crate::Error::TooLarge) before it
+    /// is sent. So does a call whose reply is above it (a large node, a long child list,
+    /// a `multi_read` of many nodes): the reply is discarded as it arrives, without
+    /// buffering it, and the connection and the other calls carry on.
+    ///
     /// ```
     /// let b = zk_client::Client::builder().max_frame_len(4 << 20);
     /// # let _ = b;

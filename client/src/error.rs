@@ -87,6 +87,7 @@ macro_rules! errors {
                     ErrorCode::SessionExpired => Self::SessionExpired(context),
                     ErrorCode::AuthFailed => Self::AuthFailed(context),
                     ErrorCode::Closing => Self::Closed(context),
+                    ErrorCode::ReplyTooLarge => Self::TooLarge(context),
                     ErrorCode::OperationTimeout | ErrorCode::RequestTimeout => Self::Timeout(context),
                     other => Self::Other(context, other.code()),
                 }
@@ -178,8 +179,11 @@ errors! {
         Timeout, "deadline exceeded";
         /// Too many requests are waiting (the server is unreachable or slow).
         QueueFull, "request queue full";
-        /// The request is larger than the frame limit (`jute.maxbuffer`).
-        TooLarge, "request exceeds the maximum frame size";
+        /// The request, or its reply, is larger than the frame limit
+        /// ([`max_frame_len`](crate::ClientBuilder::max_frame_len), `jute.maxbuffer`). A
+        /// reply that large is discarded as it arrives and the connection stays up; the
+        /// call fails alone (a watch it asked for may have been set on the server).
+        TooLarge, "request or reply exceeds the maximum frame size";
         /// The server answered with a reply of another type than the request's (a
         /// server bug, or not a ZooKeeper server).
         UnexpectedReply, "unexpected reply from the server";

@@ -87,6 +87,9 @@ open_enum! {
         QuotaExceeded = -125,
         /// The server is throttling requests.
         ThrottledOp = -127,
+        /// A reply longer than the session's frame limit (client-side, never on the
+        /// wire): it was discarded and only its request failed.
+        ReplyTooLarge = -1001,
     }
 }
 
@@ -135,6 +138,7 @@ impl ErrorCode {
             Self::SessionClosedRequireSaslAuth => "session closed: sasl authentication required",
             Self::QuotaExceeded => "quota exceeded",
             Self::ThrottledOp => "operation throttled",
+            Self::ReplyTooLarge => "reply exceeds the maximum frame size",
             Self::Unknown(_) => "unknown error",
         }
     }

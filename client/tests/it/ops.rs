@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use zk_client::proto::path::PathError;
 use zk_client::{
-    AddWatchMode, CreateMode, CreateOptions, Error, OpResult, Perms, ReadResult, WatcherType, acl,
+    AddWatchMode, Client, CreateMode, CreateOptions, Error, OpResult, Perms, ReadResult,
+    SessionState, WatcherType, acl,
 };
 
 use crate::support::client;
@@ -128,9 +129,7 @@ async fn create_modes() {
 async fn ttl_nodes_on_a_server_with_extended_types() {
     let cfg = zk_testkit::EnsembleConfig::new(1).extended_types(true);
     let server = zk_testkit::Server::start_with(cfg).await.unwrap();
-    let zk = zk_client::Client::connect(&server.connect_string())
-        .await
-        .unwrap();
+    let zk = Client::connect(&server.connect_string()).await.unwrap();
     let ttl =
         CreateOptions::new(CreateMode::PersistentSequentialWithTtl).ttl(Duration::from_secs(60));
     let (path, stat) = zk.create("/lease-", b"x", &ttl).await.unwrap();
@@ -186,6 +185,54 @@ async fn invalid_arguments_fail_before_sending() {
 }
 
 #[tokio::test]
+async fn a_reply_above_the_frame_limit_fails_only_its_call_on_the_same_session() {
+    let (zk, server) = client().await;
+    // A second client of the same chroot with a small frame limit.
+    let small = Client::builder()
+        .max_frame_len(16 << 10)
+        .connect(&format!("{}{}", server.addr(), server.chroot()))
+        .await
+        .unwrap();
+    let big = vec![1u8; 40 << 10];
+    zk.create("/big", &big, &CreateOptions::persistent())
+        .await
+        .unwrap();
+    zk.create("/small", b"s", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let session = small.session_id();
+    let mut states = small.state_watcher();
+    let (oversized, fine, batch) = tokio::join!(
+        small.get_data("/big"),
+        small.get_data("/small"),
+        small
+            .multi_read()
+            .get_data("/small")
+            .get_data("/big")
+            .commit(),
+    );
+    assert!(
+        matches!(oversized, Err(Error::TooLarge(_))),
+        "{oversized:?}"
+    );
+    assert_eq!(fine.unwrap().0, &b"s"[..]);
+    assert!(matches!(batch, Err(Error::TooLarge(_))), "{batch:?}");
+    assert_eq!(
+        oversized.unwrap_err().to_string(),
+        "getData /big: request or reply exceeds the maximum frame size"
+    );
+    // The connection stayed up: same session, no reconnect, and it still answers.
+    assert_eq!(small.session_id(), session);
+    let change = tokio::time::timeout(Duration::from_millis(10), states.changed()).await;
+    assert!(change.is_err(), "the state changed: {change:?}");
+    assert_eq!(small.state(), SessionState::Connected);
+    assert_eq!(small.get_data("/small").await.unwrap().0, &b"s"[..]);
+    // The client with the default limit reads it.
+    assert_eq!(zk.get_data("/big").await.unwrap().0.len(), big.len());
+    small.close().await;
+}
+
+#[tokio::test]
 async fn children_and_counts() {
     let (zk, _server) = client().await;
     zk.create_all("/p/x/y", b"", &CreateOptions::persistent())
@@ -237,7 +284,7 @@ async fn acls_and_auth() {
     );
 
     // Another session without the identity is refused, then allowed after add_auth.
-    let other = zk_client::Client::connect(&format!("{}{}", server.addr(), server.chroot()))
+    let other = Client::connect(&format!("{}{}", server.addr(), server.chroot()))
         .await
         .unwrap();
     assert!(matches!(
@@ -415,12 +462,12 @@ async fn close_deletes_ephemerals_and_fails_later_calls() {
     zk.create("/gone", b"", &CreateOptions::ephemeral())
         .await
         .unwrap();
-    let other = zk_client::Client::connect(&format!("{}{}", server.addr(), server.chroot()))
+    let other = Client::connect(&format!("{}{}", server.addr(), server.chroot()))
         .await
         .unwrap();
     assert!(other.exists("/gone").await.unwrap().is_some());
     zk.close().await;
-    assert_eq!(zk.state(), zk_client::SessionState::Closed);
+    assert_eq!(zk.state(), SessionState::Closed);
     assert!(matches!(zk.exists("/").await, Err(Error::Closed(_))));
     assert_eq!(other.exists("/gone").await.unwrap(), None);
 }
@@ -440,7 +487,7 @@ impl zk_client::connector::Connector for Counting {
 async fn a_custom_connector_opens_the_connections() {
     let zk = zk_testkit::shared().await.unwrap();
     let connector = std::sync::Arc::new(Counting::default());
-    let client = zk_client::Client::builder()
+    let client = Client::builder()
         .connector(connector.clone())
         .connect(&format!("{}{}", zk.addr(), zk.chroot()))
         .await
@@ -453,7 +500,7 @@ async fn a_custom_connector_opens_the_connections() {
 async fn connecting_with_a_missing_chroot_says_so() {
     let (zk, server) = client().await;
     let hosts = format!("{}/missing/app", server.connect_string());
-    let error = zk_client::Client::connect(&hosts).await.unwrap_err();
+    let error = Client::connect(&hosts).await.unwrap_err();
     assert!(matches!(error, Error::ChrootMissing(_)), "{error:?}");
     let chroot = format!("{}/missing/app", server.chroot());
     assert_eq!(
@@ -464,7 +511,7 @@ async fn connecting_with_a_missing_chroot_says_so() {
     zk.create_all("/missing/app", b"", &CreateOptions::persistent())
         .await
         .unwrap();
-    let app = zk_client::Client::connect(&hosts).await.unwrap();
+    let app = Client::connect(&hosts).await.unwrap();
     assert_eq!(app.chroot(), chroot);
     app.close().await;
 }

@@ -30,12 +30,12 @@ pub use self::config::{DisconnectCause, ReconnectPolicy, ServerMode, SessionConf
 use self::connection::Conn;
 pub use self::event::{Event, Reply, RequestId, SessionState, WatchKind, WatchedEvent};
 pub use self::fault::ConnectionFault;
-use self::pending::{Origin, Pending, Queued};
+use self::pending::{Origin, Pending, PendingKind, Queued};
 use self::read_only::ReadOnlyProbe;
 pub use self::sasl::{SaslError, SaslExchange, SaslMechanism};
 use self::timer::{Timer, TimerTable};
 use self::watches::WatchRegistry;
-use crate::frame::FrameDecoder;
+use crate::frame::{Decoded, FrameDecoder};
 use crate::hosts::{HostIndex, HostOrder};
 use crate::path::Chroot;
 use crate::records::{AuthPacket, RemoveWatchesRequest, Request};
@@ -380,8 +380,17 @@ impl Session {
                 input.clear();
                 return;
             }
-            let frame = match self.frames.decode(input) {
-                Ok(Some(frame)) => frame.freeze(),
+            // A reply above the limit fails only its own request when a user request
+            // is waiting; otherwise the length alone says the peer is broken.
+            let user_waits = self.conn.is_established()
+                && self
+                    .pending
+                    .front()
+                    .is_some_and(|p| matches!(p.kind, PendingKind::User { .. }));
+            self.frames
+                .set_oversized_head(user_waits.then_some(receive::REPLY_HEADER_LEN));
+            let decoded = match self.frames.decode_or_skip(input) {
+                Ok(Some(decoded)) => decoded,
                 Ok(None) => return,
                 Err(error) => {
                     input.clear();
@@ -389,9 +398,16 @@ impl Session {
                 }
             };
             self.received(now);
-            let handled = match self.conn {
-                Conn::Handshaking { host, .. } => self.handle_handshake(now, host, &frame),
-                _ => self.handle_frame(frame),
+            let handshaking = match self.conn {
+                Conn::Handshaking { host, .. } => Some(host),
+                _ => None,
+            };
+            let handled = match (decoded, handshaking) {
+                (Decoded::Frame(frame), Some(host)) => {
+                    self.handle_handshake(now, host, &frame.freeze())
+                }
+                (Decoded::Frame(frame), None) => self.handle_frame(frame.freeze()),
+                (Decoded::Oversized { head, len }, _) => self.handle_oversized(&head, len),
             };
             match handled {
                 Ok(()) => {}

@@ -25,6 +25,9 @@ use crate::{AddWatchMode, ErrorCode, EventType, OpCode, Record, WatcherType, dec
 /// (`None`) quietly, to dial again at once.
 pub(super) type Abort = Option<ConnectionFault>;
 
+/// The length of a [`ReplyHeader`]: xid, zxid and err.
+pub(super) const REPLY_HEADER_LEN: usize = 16;
+
 impl Session {
     /// The answer to the handshake.
     pub(super) fn handle_handshake(
@@ -103,6 +106,50 @@ impl Session {
     /// Whether a new connection must replay auth and re-arm watches first.
     fn setup_needed(&self) -> bool {
         !self.auth.is_empty() || self.watches.len() > 0
+    }
+
+    /// The head of a reply longer than the frame limit, whose rest the decoder discards:
+    /// the oldest request in flight fails with [`ErrorCode::ReplyTooLarge`] and the
+    /// connection stays. Anything else that long (a notification, an internal request's
+    /// reply, garbage) drops the connection as before.
+    pub(super) fn handle_oversized(&mut self, head: &[u8], len: usize) -> Result<(), Abort> {
+        let too_long = ConnectionFault::FrameTooLong {
+            len,
+            max: self.config.max_frame_len,
+        };
+        let (Conn::Established(_), Ok(header)) = (&self.conn, ReplyHeader::decode(&mut &head[..]))
+        else {
+            return Err(Some(too_long));
+        };
+        let front_is_user = self
+            .pending
+            .front()
+            .is_some_and(|p| p.xid == header.xid && matches!(p.kind, PendingKind::User { .. }));
+        if !front_is_user {
+            return Err(Some(too_long));
+        }
+        let Some(Pending {
+            kind: PendingKind::User { id, .. },
+            op_code,
+            ..
+        }) = self.pending.pop_front()
+        else {
+            return Err(Some(too_long));
+        };
+        tracing::debug!(
+            ?op_code,
+            len,
+            max = self.config.max_frame_len,
+            "reply too large; discarded"
+        );
+        self.saw_zxid(header.zxid);
+        self.events.push_back(Event::Reply(Reply {
+            id,
+            zxid: header.zxid,
+            result: Err(ErrorCode::ReplyTooLarge),
+            watch: None,
+        }));
+        Ok(())
     }
 
     /// A frame on the established connection.

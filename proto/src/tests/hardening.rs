@@ -466,3 +466,100 @@ proptest! {
         prop_assert_eq!(sim.session.in_flight() + sim.session.queued(), 0);
     }
 }
+
+/// A getData reply with `len` bytes of data to the request `xid`.
+fn get_data_reply(xid: i32, zxid: i64, len: usize) -> Vec<u8> {
+    sim::frame_bytes(&(
+        ReplyHeader {
+            xid,
+            zxid,
+            err: ErrorCode::Ok,
+        },
+        GetDataResponse {
+            data: Some(vec![7; len].into()),
+            stat: Stat::default(),
+        },
+    ))
+}
+
+fn closes(sim: &Sim) -> usize {
+    sim.events
+        .iter()
+        .filter(|(_, e)| *e == Event::CloseConnection)
+        .count()
+}
+
+#[test]
+fn a_reply_above_the_frame_limit_fails_only_its_request_and_the_connection_stays() {
+    let mut sim = Sim::new(config().max_frame_len(1024));
+    sim.connect();
+    sim.server.mode = Mode::Silent;
+    let calls: Vec<_> = (0..3)
+        .map(|_| {
+            sim.session
+                .submit(sim.now, OpCode::GetData, get_data("/", false))
+        })
+        .collect();
+    sim.step();
+    let closes_before = closes(&sim);
+    // xids 1..=3: a small reply, a reply of 64 KiB (64 times the limit), a small reply;
+    // delivered a few bytes at a time, as a slow link would.
+    let mut wire = get_data_reply(1, 10, 10);
+    wire.extend(get_data_reply(2, 11, 64 << 10));
+    wire.extend(get_data_reply(3, 12, 20));
+    let mut input = BytesMut::new();
+    for chunk in wire.chunks(7) {
+        input.extend_from_slice(chunk);
+        sim.session.handle_input(sim.now, &mut input);
+        // Never more than a frame under the limit is held.
+        assert!(input.len() < 1024 + 7, "{}", input.len());
+    }
+    assert!(input.is_empty());
+    sim.step();
+    let data_len = |r: Option<Result<Response, ErrorCode>>| match r {
+        Some(Ok(Response::GetData(rsp))) => rsp.data.map(|d| d.len()),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(data_len(sim.reply(calls[0])), Some(10));
+    assert_eq!(sim.reply(calls[1]), Some(Err(ErrorCode::ReplyTooLarge)));
+    assert_eq!(data_len(sim.reply(calls[2])), Some(20));
+    assert_eq!(sim.session.state(), SessionState::Connected);
+    assert_eq!(closes(&sim), closes_before);
+    assert!(faults(&sim).is_empty(), "{:?}", faults(&sim));
+    // The discarded reply's header was well-formed: its zxid counts.
+    assert_eq!(sim.session.last_zxid_seen(), 12);
+}
+
+#[test]
+fn an_oversized_notification_or_handshake_answer_still_drops_the_connection() {
+    let mut sim = Sim::new(config().max_frame_len(1024));
+    sim.connect();
+    let mut frame = sim::frame_bytes(&(
+        ReplyHeader {
+            xid: -1,
+            zxid: -1,
+            err: ErrorCode::Ok,
+        },
+        WatcherEvent {
+            event_type: EventType::NodeDataChanged,
+            state: crate::KeeperState::SyncConnected,
+            path: "/".repeat(2000),
+        },
+    ));
+    sim.inject(&frame);
+    assert_eq!(sim.session.state(), SessionState::Disconnected);
+    assert!(matches!(
+        faults(&sim)[..],
+        [ConnectionFault::FrameTooLong { max: 1024, .. }]
+    ));
+    // During the handshake the length alone is enough to give up on the server.
+    let mut sim = Sim::new(config().max_frame_len(1024));
+    sim.server.mode = Mode::Silent;
+    sim.step();
+    frame.truncate(4);
+    sim.inject(&frame);
+    assert!(matches!(
+        faults(&sim)[..],
+        [ConnectionFault::FrameTooLong { max: 1024, .. }]
+    ));
+}

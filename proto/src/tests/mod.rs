@@ -255,8 +255,16 @@ fn garbage_and_oversize_frames_drop_the_connection() {
     sim.inject(&frame);
     assert_eq!(sim.session.state(), SessionState::Disconnected);
     sim.connect();
-    // A frame above the limit: refused from its length alone.
-    sim.inject(&[0x7f, 0xff, 0xff, 0xff]);
+    // A frame above the limit that answers no request in flight.
+    let mut frame = vec![0x7f, 0xff, 0xff, 0xff];
+    frame.extend(
+        &sim::frame_bytes(&ReplyHeader {
+            xid: 99,
+            zxid: 1,
+            err: ErrorCode::Ok,
+        })[4..],
+    );
+    sim.inject(&frame);
     assert_eq!(sim.session.state(), SessionState::Disconnected);
     sim.connect();
     assert_eq!(
