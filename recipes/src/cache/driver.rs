@@ -4,14 +4,14 @@
 
 use std::sync::{Arc, Mutex as StdMutex};
 
-use futures::future::BoxFuture;
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt as _, StreamExt as _};
 use tokio::sync::{mpsc, watch};
 use zk_client::{AddWatchMode, Client, Error as ZkError, EventType};
 
 use super::CacheEvent;
-use super::state::{Read, Reply, Scope, Shelf, TreeState};
+use super::reads::{Reader, Sent};
+use super::state::{Scope, Shelf, TreeState};
 use crate::error::{Error, zk};
 use crate::protected::wait_connected;
 use crate::state::{ConnectionState, ConnectionStates};
@@ -66,46 +66,6 @@ pub(crate) struct Job {
     pub(crate) outlet: Arc<Outlet>,
 }
 
-type Pending = BoxFuture<'static, (Read, zk_client::Result<Reply>)>;
-
-/// Sends `read` now; the future resolves with its reply.
-fn send(client: &Client, read: Read, with_data: bool) -> Pending {
-    match &read {
-        Read::Node { path, .. } if with_data => {
-            let call = client.get_data(path);
-            async move {
-                let reply = match call.await {
-                    Ok((data, stat)) => Ok(Reply::Node(Some((Some(data), stat)))),
-                    Err(ZkError::NoNode(_)) => Ok(Reply::Node(None)),
-                    Err(e) => Err(e),
-                };
-                (read, reply)
-            }
-            .boxed()
-        }
-        Read::Node { path, .. } => {
-            let call = client.exists(path);
-            async move {
-                let reply = call.await.map(|stat| Reply::Node(stat.map(|s| (None, s))));
-                (read, reply)
-            }
-            .boxed()
-        }
-        Read::Children { path } => {
-            let call = client.get_children(path);
-            async move {
-                let reply = match call.await {
-                    Ok((children, _)) => Ok(Reply::Children(Some(children))),
-                    Err(ZkError::NoNode(_)) => Ok(Reply::Children(None)),
-                    Err(e) => Err(e),
-                };
-                (read, reply)
-            }
-            .boxed()
-        }
-    }
-}
-
 /// Runs the cache until the session ends or the cache is dropped (the task is aborted).
 pub(crate) async fn run(job: Job) {
     let Job {
@@ -141,15 +101,23 @@ pub(crate) async fn run(job: Job) {
     };
     let mut state = TreeState::new(scope, outlet.nodes.clone());
     state.sync();
-    let mut inflight: FuturesOrdered<Pending> = FuturesOrdered::new();
+    let reader = Reader::new(client.clone(), with_data);
+    let mut inflight: FuturesOrdered<Sent> = FuturesOrdered::new();
+    // Reads in flight, batched or not.
+    let mut reads_inflight = 0;
     let mut initialized = false;
     let mut first_state = true;
     loop {
-        while inflight.len() < window {
-            match state.next_read() {
-                Some(read) => inflight.push_back(send(&client, read, with_data)),
-                None => break,
+        while reads_inflight < window {
+            let room = reader.batch_size().min(window - reads_inflight);
+            let reads: Vec<_> = std::iter::from_fn(|| state.next_read())
+                .take(room)
+                .collect();
+            if reads.is_empty() {
+                break;
             }
+            reads_inflight += reads.len();
+            inflight.push_back(reader.send(reads));
         }
         while let Some(event) = state.next_event() {
             outlet.emit(event);
@@ -164,7 +132,8 @@ pub(crate) async fn run(job: Job) {
                 // Every reply already here, in one go: one wake-up of this task for many.
                 let ready = std::iter::once(first)
                     .chain(std::iter::from_fn(|| inflight.next().now_or_never().flatten()));
-                for (read, reply) in ready {
+                for (read, reply) in ready.flatten() {
+                    reads_inflight -= 1;
                     match reply {
                         Ok(reply) => state.on_reply(read, reply),
                         // The reconnect's sync reads it again.

@@ -2,7 +2,11 @@
 //! (a subtree to a depth; Curator's `CuratorCache`), [`ChildrenCache`] (one level;
 //! `PathChildrenCache`) and [`NodeCache`] (one node; `NodeCache`).
 //!
-//! Each is read once when it starts (the reads pipelined), then follows the watch. A watch
+//! Each is read once when it starts, then follows the watch. Reads are pipelined, and a
+//! cache with data sends them in batches of up to 64 in one `multi_read` (ZooKeeper 3.6+;
+//! single reads on older servers). A batch whose reply would exceed the client's
+//! [`max_frame_len`](zk_client::ClientBuilder::max_frame_len) is read again one node at a
+//! time, and a node larger than that limit is left out with a warning. A watch
 //! event is only a reason to read a node again; the reply says what it is, so a cache
 //! never trusts what it did not read. After a reconnect it reads every node again and
 //! walks the tree for new ones, so changes made while it was disconnected are found, and
@@ -45,6 +49,7 @@ use crate::state::ConnectionState;
 mod children_cache;
 mod driver;
 mod node_cache;
+mod reads;
 mod state;
 mod tree_cache;
 

@@ -77,8 +77,8 @@ impl TreeCacheBuilder {
         self
     }
 
-    /// How many reads the cache keeps in flight at once while it reads the tree. Default
-    /// 1,000.
+    /// How many reads the cache keeps in flight at once while it reads the tree, counting
+    /// each read of a batch. Default 1,000.
     ///
     /// ```no_run
     /// # fn _example(client: zk_client::Client) {

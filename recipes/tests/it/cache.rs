@@ -110,6 +110,44 @@ async fn a_tree_cache_reads_the_tree_then_follows_it() {
 }
 
 #[tokio::test]
+async fn large_nodes_whose_batch_is_above_the_frame_limit_are_read_one_by_one() {
+    let (zk, server) = client().await;
+    // 12 KiB nodes; a client whose frames stop at 16 KiB reads them in batches of 64
+    // nodes first, whose replies are too large, then one by one.
+    let small_frames = Client::builder()
+        .max_frame_len(16 << 10)
+        .connect(&server.connect_string())
+        .await
+        .unwrap();
+    zk.create("/t", b"", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let big = vec![b'x'; 12 << 10];
+    for i in 0..40 {
+        zk.create(&format!("/t/n{i}"), &big, &CreateOptions::persistent())
+            .await
+            .unwrap();
+        zk.create(
+            &format!("/t/n{i}/small"),
+            b"s",
+            &CreateOptions::persistent(),
+        )
+        .await
+        .unwrap();
+    }
+    let cache = TreeCache::builder(&small_frames, "/t").start().unwrap();
+    within(cache.initialized()).await.unwrap();
+    assert_eq!(cache.snapshot().len(), 81);
+    converges(&cache, &zk, "/t").await;
+    // Later changes too.
+    zk.set_data("/t/n3", &vec![b'y'; 12 << 10], None)
+        .await
+        .unwrap();
+    converges(&cache, &zk, "/t").await;
+    small_frames.close().await;
+}
+
+#[tokio::test]
 async fn depth_filter_and_stat_only() {
     let (zk, _server) = client().await;
     let persistent = CreateOptions::persistent();
