@@ -17,7 +17,7 @@
 //! | [`net`] | partitions between servers in network namespaces (root), a `setns` connector |
 //! | [`expire_session`] | server-side session expiry through a second connection |
 //! | [`Nemesis`], [`History`], [`TxnLog`] | seeded chaos, operation histories, the server's own record |
-//! | [`check`] | checkers on the server's record: a lock's mutual exclusion and fencing in zxid space |
+//! | [`check`] | checkers on the server's record: mutual exclusion and fencing in zxid space for locks, elections and items shared under per-item locks; duplicated nodes |
 //! | [`shared()`] | one server per test binary, one chroot per test |
 //! | [`RawSession`] | a minimal raw-frame session to check server state independently |
 //! | [`mock`] | a scripted server for hostile-peer tests: garbage, bad lengths, short replies, silence |

@@ -1,7 +1,10 @@
 //! Checkers that read what the servers committed ([`TxnLog`]) and say whether a lock or an
 //! election kept its promise, for chaos tests of lock and election recipes (ours, or any
 //! library's that uses ZooKeeper's recipe: contenders are sequential children of the path,
-//! the lowest holds the lock or leads): [`mutex`], [`semaphore`], [`election`].
+//! the lowest holds the lock or leads): [`mutex`], [`semaphore`], [`election`]; whether
+//! items shared out under per-item locks were worked on by one member at a time:
+//! [`partition`]; and whether a node that must exist once was ever duplicated:
+//! [`ephemerals`].
 //!
 //! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
 //! multis that start with a `check` of its lock node and then write the protected
@@ -21,6 +24,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use crate::oracle::{TxnLog, TxnOp};
+
+mod nodes;
+mod partition;
+
+pub use nodes::{NodesReport, ephemerals};
+pub use partition::{PartitionReport, partition};
 
 /// What [`mutex`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
