@@ -1,0 +1,141 @@
+//! Chaos: 3 members share 12 items with the `Partitioner` (kazoo's `SetPartitioner`
+//! layout), each on sessions the nemesis cuts, resets and expires, on a 3-server ensemble
+//! whose leader it kills, pauses and partitions. While a member's state says it holds
+//! items, it works on them: it writes each item's work node. The verdict comes from the
+//! servers' transaction log (`zk_testkit::check::partition`): every work write was made by
+//! the session holding that item's lock at that zxid, so no item was worked on by two live
+//! members at once, and no lock node is left.
+//!
+//! The members run on one thread, as the default `#[tokio::test]` runtime does, so reading
+//! the state and sending the writes happen with nothing in between.
+//!
+//! Bounded in the default run (`ZK_CHAOS_SECS`, default 12); `ZK_CHAOS_SEED` replays a
+//! schedule.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures::future::join_all;
+use zk_client::{Client, CreateOptions};
+use zk_recipes::partition::{PartitionState, Partitioner};
+use zk_testkit::{Ensemble, SessionRegistry, check};
+
+use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+
+/// What the `SKIPPED` line names.
+const RUN: &str = "the partitioner chaos run";
+const PARTITION: &str = "/chaos-part";
+const LOCKS: &str = "/chaos-part/locks";
+const WORK: &str = "/chaos-work";
+const ITEMS: usize = 12;
+
+fn items() -> Vec<String> {
+    (0..ITEMS).map(|i| format!("item-{i:02}")).collect()
+}
+
+/// One member, on a new session whenever the last one ended, until `stop`.
+async fn member(
+    m: usize,
+    hosts: String,
+    sessions: SessionRegistry,
+    stop: Arc<AtomicBool>,
+    worked: Arc<AtomicUsize>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let Ok(client) = Client::builder()
+            .session_timeout(Duration::from_secs(4))
+            .connect(&hosts)
+            .await
+        else {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        };
+        let id = format!("member-{m}-{:x}", client.session_id());
+        sessions.add(client.session_id(), &client.session_password());
+        let partitioner = Partitioner::new(&client, PARTITION, items()).identifier(id.clone());
+        partitioner.start().unwrap();
+        while !stop.load(Ordering::SeqCst) {
+            match partitioner.state() {
+                PartitionState::Acquired(mine) => {
+                    // Sent as the state is read; awaited together.
+                    let writes: Vec<_> = mine
+                        .iter()
+                        .map(|item| client.set_data(&format!("{WORK}/{item}"), id.as_bytes(), None))
+                        .collect();
+                    let done = join_all(writes)
+                        .await
+                        .into_iter()
+                        .filter(Result::is_ok)
+                        .count();
+                    worked.fetch_add(done, Ordering::Relaxed);
+                }
+                PartitionState::Failed(_) => break,
+                _ => {}
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(10), partitioner.close()).await;
+        sessions.remove(client.session_id());
+        client.close().await;
+    }
+}
+
+#[tokio::test]
+async fn chaos_partitioner_never_lets_two_members_work_on_one_item() {
+    init_logging();
+    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
+    let seed: u64 = env_or("ZK_CHAOS_SEED", 4);
+    let (config, partitions) = chaos_ensemble(RUN);
+    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
+    let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
+    for item in items() {
+        setup
+            .create_all(&format!("{WORK}/{item}"), b"", &CreateOptions::persistent())
+            .await
+            .unwrap();
+    }
+    let sessions = SessionRegistry::default();
+    let stop = Arc::new(AtomicBool::new(false));
+    let worked = Arc::new(AtomicUsize::new(0));
+    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
+    let mut members = Vec::new();
+    for m in 0..3 {
+        let endpoint = ensemble
+            .client_endpoint(&format!("member-{m}"))
+            .await
+            .expect("an endpoint");
+        nemesis = nemesis.endpoint(endpoint.clone());
+        members.push(tokio::spawn(member(
+            m,
+            endpoint.connect_string(),
+            sessions.clone(),
+            stop.clone(),
+            worked.clone(),
+        )));
+    }
+    let log = nemesis
+        .run(
+            &ensemble,
+            Duration::from_millis(700),
+            Duration::from_secs(secs),
+        )
+        .await;
+    let lock_paths: Vec<String> = items().iter().map(|i| format!("{LOCKS}/{i}")).collect();
+    let mut drained: Vec<&str> = lock_paths.iter().map(String::as_str).collect();
+    let party = format!("{PARTITION}/party");
+    drained.push(&party);
+    let txns = finish_chaos(&ensemble, &stop, members, &drained).await;
+    setup.close().await;
+
+    let report = check::partition(&txns, LOCKS, WORK);
+    println!(
+        "partitioner: {report}; {} writes acked; seed {seed}, {secs} s, {} faults\n{log}",
+        worked.load(Ordering::Relaxed),
+        log.faults
+    );
+    assert!(log.faults >= 1, "{log}");
+    assert_eq!(report.items, ITEMS, "{report}");
+    assert!(report.writes > 0 && report.holds > ITEMS, "{report}");
+    assert!(report.is_safe(), "{report}\n{log}");
+}
