@@ -133,7 +133,8 @@ pub(crate) async fn cache_build(setup: &Setup, scale: f64, report: bool) -> Outc
                 let f = admin.set_data(&p, &new_value, None);
                 Box::pin(async move { f.await.map(|_| ()).map_err(|e| format!("setData: {e}")) })
             });
-            windowed(calls, window).await
+            windowed(calls, window).await?;
+            Ok::<f64, String>(t1.elapsed().as_secs_f64() * 1e3)
         })
     };
     let mut seen = std::collections::HashSet::new();
@@ -153,7 +154,7 @@ pub(crate) async fn cache_build(setup: &Setup, scale: f64, report: bool) -> Outc
     .await
     .unwrap_or(false);
     let update_ms = t1.elapsed().as_secs_f64() * 1e3;
-    writer.await.map_err(|e| format!("the writer: {e}"))??;
+    let writes_ms = writer.await.map_err(|e| format!("the writer: {e}"))??;
     drop(cache);
     close(&session).await;
     pipelined(&admin, &leaves, None, window).await?;
@@ -165,6 +166,7 @@ pub(crate) async fn cache_build(setup: &Setup, scale: f64, report: bool) -> Outc
         ("cache_rss_mb", rss1 - rss0),
         ("cache_nodes", size as f64),
         ("cache_update_ms", if all_seen { update_ms } else { -1.0 }),
+        ("cache_writes_ms", writes_ms),
         ("cache_missed", (updates - seen.len()) as f64),
     ])
 }
