@@ -92,8 +92,10 @@
 //!   error (a reply that does not decode fails it with [`Error::ConnectionLoss`], like the
 //!   others in flight on that connection).
 //! - Nothing received from the network can make the client panic or allocate without
-//!   bound: frames above [`max_frame_len`](ClientBuilder::max_frame_len) and malformed
-//!   replies drop the connection, which is then re-established.
+//!   bound. A reply above [`max_frame_len`](ClientBuilder::max_frame_len) (a large node, a
+//!   long child list, a big `multi_read`) is discarded as it arrives and fails only its
+//!   call with [`Error::TooLarge`]; the connection stays. Any other frame above the limit,
+//!   and malformed replies, drop the connection, which is then re-established.
 //!   [`Client::last_connect_error`] says what the last failed attempt met ("the server
 //!   sent a 2147483647-byte frame (the limit is 1048575); is this a ZooKeeper port?", "no
 //!   complete answer to the handshake within 10000 ms"), and [`ClientBuilder::connect`]
