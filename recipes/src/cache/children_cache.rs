@@ -85,6 +85,18 @@ impl ChildrenCache {
     pub async fn initialized(&self) -> Result<()> {
         self.inner.initialized().await
     }
+
+    /// Stops keeping events for the stream (the cache stays current): for a cache that is
+    /// only read.
+    ///
+    /// ```no_run
+    /// # fn _example(workers: zk_recipes::cache::ChildrenCache) {
+    /// workers.ignore_events();
+    /// # }
+    /// ```
+    pub fn ignore_events(&self) {
+        self.inner.ignore_events();
+    }
 }
 
 impl Stream for ChildrenCache {

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use futures::stream::FuturesOrdered;
 use futures::{FutureExt as _, StreamExt as _};
 use tokio::sync::{mpsc, watch};
-use zk_client::{AddWatchMode, Client, Error as ZkError, EventType};
+use zk_client::{AddWatchMode, Client, Error as ZkError, EventType, SessionState};
 
 use super::CacheEvent;
 use super::reads::{Reader, Sent};
@@ -47,12 +47,18 @@ impl Outlet {
         }
     }
 
+    /// The cache is over: the first read, if still waited for, fails with `why`, and the
+    /// event stream ends after the events already sent.
     fn stop(&self, why: Error) {
         self.ready.send_modify(|ready| {
             if !matches!(ready, Some(Ok(()))) {
                 *ready = Some(Err(why));
             }
         });
+        self.events
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
     }
 }
 
@@ -156,8 +162,10 @@ pub(crate) async fn run(job: Job) {
                         state.on_event(event.event_type, &event.path);
                     }
                 }
+                // The watch ends with the session.
                 None => {
-                    outlet.stop(Error::Closed);
+                    outlet.emit(CacheEvent::Connection(ConnectionState::Lost));
+                    outlet.stop(ended(&client));
                     return;
                 }
             },
@@ -165,8 +173,7 @@ pub(crate) async fn run(job: Job) {
                 Some(ConnectionState::Connected) if first_state => first_state = false,
                 Some(ConnectionState::Lost) | None => {
                     outlet.emit(CacheEvent::Connection(ConnectionState::Lost));
-                    let context = zk_client::ErrorContext::new("cache", None);
-                    outlet.stop(Error::SessionEnded(ZkError::SessionExpired(context)));
+                    outlet.stop(ended(&client));
                     return;
                 }
                 Some(now) => {
@@ -178,5 +185,16 @@ pub(crate) async fn run(job: Job) {
                 }
             },
         }
+    }
+}
+
+/// Why the cache stopped when its session ended: closed by this process, or ended
+/// (expired, authentication failed).
+fn ended(client: &Client) -> Error {
+    let context = zk_client::ErrorContext::new("cache", None);
+    match client.state() {
+        SessionState::Closed => Error::Closed,
+        SessionState::AuthFailed => Error::SessionEnded(ZkError::AuthFailed(context)),
+        _ => Error::SessionEnded(ZkError::SessionExpired(context)),
     }
 }

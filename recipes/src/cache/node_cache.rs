@@ -78,6 +78,18 @@ impl NodeCache {
     pub async fn initialized(&self) -> Result<()> {
         self.inner.initialized().await
     }
+
+    /// Stops keeping events for the stream (the cache stays current): for a cache that is
+    /// only read.
+    ///
+    /// ```no_run
+    /// # fn _example(config: zk_recipes::cache::NodeCache) {
+    /// config.ignore_events();
+    /// # }
+    /// ```
+    pub fn ignore_events(&self) {
+        self.inner.ignore_events();
+    }
 }
 
 impl Stream for NodeCache {

@@ -429,4 +429,55 @@ mod tests {
         assert!(state.snapshot().get("/r/ab").is_some());
         assert!(state.snapshot().get("/r/a-b").is_some());
     }
+
+    #[test]
+    fn curator_476_a_child_deleted_between_the_listing_and_its_read_is_never_added() {
+        let mut tree = BTreeMap::new();
+        tree.insert("/r", ("root", stat(1, 1, 2), vec!["a", "b"]));
+        tree.insert("/r/a", ("a", stat(2, 2, 0), vec![]));
+        tree.insert("/r/b", ("b", stat(3, 3, 0), vec![]));
+        let mut state = TreeState::new(scope(3), Shelf::default());
+        state.sync();
+        // The root and its listing are answered; then b goes before its own read.
+        for _ in 0..2 {
+            let read = state.next_read().expect("a read");
+            let reply = match &read {
+                Read::Node { .. } => node("root", stat(1, 1, 2)),
+                Read::Children { .. } => Reply::Children(Some(vec!["a".into(), "b".into()])),
+            };
+            state.on_reply(read, reply);
+        }
+        tree.remove("/r/b");
+        serve(&mut state, &tree);
+        assert_eq!(events(&mut state), ["+/r", "+/r/a"]);
+        assert!(state.snapshot().get("/r/b").is_none());
+        // Its deletion event, when it comes, reports nothing either.
+        state.on_event(EventType::NodeDeleted, "/r/b");
+        serve(&mut state, &tree);
+        assert!(events(&mut state).is_empty());
+    }
+
+    #[test]
+    fn a_node_made_again_with_the_same_version_and_data_is_an_update() {
+        let mut tree = BTreeMap::new();
+        tree.insert("/r", ("root", stat(1, 1, 1), vec!["a"]));
+        tree.insert("/r/a", ("same", stat(2, 2, 0), vec![]));
+        let mut state = TreeState::new(scope(3), Shelf::default());
+        state.sync();
+        serve(&mut state, &tree);
+        events(&mut state);
+        // Deleted and made again while disconnected: version 0 and the same data again,
+        // but another node (another czxid); the sync after the reconnect sees it.
+        tree.insert("/r/a", ("same", stat(8, 8, 0), vec![]));
+        state.sync();
+        serve(&mut state, &tree);
+        let seen: Vec<CacheEvent> = std::iter::from_fn(|| state.next_event()).collect();
+        match &seen[..] {
+            [CacheEvent::Updated { old, new }] => {
+                assert_eq!((old.stat.czxid, new.stat.czxid), (2, 8));
+                assert_eq!(old.stat.version, new.stat.version);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

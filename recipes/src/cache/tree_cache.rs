@@ -134,7 +134,9 @@ impl TreeCacheBuilder {
 
 /// A subtree kept current; see the [module docs](super). A [`Stream`] of its
 /// [`CacheEvent`]s from the start (the first read reports every node as added, then
-/// [`CacheEvent::Initialized`]). Dropping it stops the cache and its watch.
+/// [`CacheEvent::Initialized`]). The stream ends when the cache stops: after
+/// `Connection(Lost)` when its session ends, and when the client is closed. Its last
+/// snapshot stays readable. Dropping it stops the cache and its watch.
 ///
 /// The events are kept until they are read: a cache whose events are not wanted should
 /// say so with [`ignore_events`](Self::ignore_events).

@@ -20,9 +20,9 @@ use std::time::Duration;
 use zk_client::{Client, CreateOptions};
 use zk_recipes::Error;
 use zk_recipes::lock::{LockGuard, Mutex, Semaphore};
-use zk_testkit::{Ensemble, SessionRegistry, TxnLog, check};
+use zk_testkit::{SessionRegistry, TxnLog, check};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+use crate::chaos_kit::{ChaosRun, session_after_session};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the lock chaos runs";
@@ -47,58 +47,54 @@ async fn contend(
     stop: Arc<AtomicBool>,
     grants: Arc<AtomicUsize>,
 ) {
+    let run = stop.clone();
+    session_after_session(hosts, sessions, run, |client| {
+        let (stop, grants) = (stop.clone(), grants.clone());
+        async move {
+            let tasks: Vec<_> = (0..4)
+                .map(|_| tokio::spawn(hold(recipe, client.clone(), stop.clone(), grants.clone())))
+                .collect();
+            for task in tasks {
+                let _ = task.await;
+            }
+        }
+    })
+    .await;
+}
+
+/// One contender on `client`: takes the lock, fences a write of its node to the resource,
+/// holds a while, and lets go, until `stop` or the session's end.
+async fn hold(recipe: Recipe, client: Client, stop: Arc<AtomicBool>, grants: Arc<AtomicUsize>) {
+    let lock = Mutex::new(&client, LOCK);
+    let semaphore = Semaphore::new(&client, SEMAPHORE, MAX_LEASES);
     while !stop.load(Ordering::SeqCst) {
-        let Ok(client) = Client::builder()
-            .session_timeout(Duration::from_secs(4))
-            .connect(&hosts)
-            .await
-        else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
+        let wait = Duration::from_secs(3);
+        let acquired: zk_recipes::Result<LockGuard> = match recipe {
+            Recipe::Mutex => lock.acquire_timeout(wait).await,
+            Recipe::Semaphore => semaphore.acquire_timeout(wait).await,
         };
-        sessions.add(client.session_id(), &client.session_password());
-        let mut tasks = Vec::new();
-        for _ in 0..4 {
-            let (client, stop, grants) = (client.clone(), stop.clone(), grants.clone());
-            tasks.push(tokio::spawn(async move {
-                let lock = Mutex::new(&client, LOCK);
-                let semaphore = Semaphore::new(&client, SEMAPHORE, MAX_LEASES);
-                while !stop.load(Ordering::SeqCst) {
-                    let wait = Duration::from_secs(3);
-                    let acquired: zk_recipes::Result<LockGuard> = match recipe {
-                        Recipe::Mutex => lock.acquire_timeout(wait).await,
-                        Recipe::Semaphore => semaphore.acquire_timeout(wait).await,
-                    };
-                    let guard = match acquired {
-                        Ok(guard) => guard,
-                        Err(Error::SessionEnded(_)) => return,
-                        Err(_) => continue,
-                    };
-                    let node = guard.node().as_bytes().to_vec();
-                    let granted = guard
-                        .fenced()
-                        .set_data(RESOURCE, &node, None)
-                        .commit()
-                        .await;
-                    if granted.is_ok() {
-                        grants.fetch_add(1, Ordering::Relaxed);
-                        // Semaphore holders stay longer, so that leases overlap.
-                        let hold = match recipe {
-                            Recipe::Mutex => 5,
-                            Recipe::Semaphore => 60,
-                        };
-                        tokio::time::sleep(Duration::from_millis(hold)).await;
-                        let _ = guard.fenced().set_data(RESOURCE, b"-", None).commit().await;
-                    }
-                    let _ = guard.release().await;
-                }
-            }));
+        let guard = match acquired {
+            Ok(guard) => guard,
+            Err(Error::SessionEnded(_)) => return,
+            Err(_) => continue,
+        };
+        let node = guard.node().as_bytes().to_vec();
+        let granted = guard
+            .fenced()
+            .set_data(RESOURCE, &node, None)
+            .commit()
+            .await;
+        if granted.is_ok() {
+            grants.fetch_add(1, Ordering::Relaxed);
+            // Semaphore holders stay longer, so that leases overlap.
+            let hold = match recipe {
+                Recipe::Mutex => 5,
+                Recipe::Semaphore => 60,
+            };
+            tokio::time::sleep(Duration::from_millis(hold)).await;
+            let _ = guard.fenced().set_data(RESOURCE, b"-", None).commit().await;
         }
-        for task in tasks {
-            let _ = task.await;
-        }
-        sessions.remove(client.session_id());
-        client.close().await;
+        let _ = guard.release().await;
     }
 }
 
@@ -109,46 +105,30 @@ async fn contend(
 /// session expiry, random halves, leader partitions and client blackholes in its first
 /// 12 s, the semaphore's (3) leader kills and a leader pause, so the two cover every fault.
 async fn run_chaos(recipe: Recipe, parent: &str, default_seed: u64) -> (TxnLog, String, usize) {
-    init_logging();
-    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
-    let seed: u64 = env_or("ZK_CHAOS_SEED", default_seed);
-    let (config, partitions) = chaos_ensemble(RUN);
-    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
-    let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let mut run = ChaosRun::start(RUN, default_seed).await;
+    let setup = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     setup
         .create(RESOURCE, b"", &CreateOptions::persistent())
         .await
         .unwrap();
-    let sessions = SessionRegistry::default();
-    let stop = Arc::new(AtomicBool::new(false));
     let grants = Arc::new(AtomicUsize::new(0));
-    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let mut clients = Vec::new();
     for c in 0..3 {
-        let endpoint = ensemble
-            .client_endpoint(&format!("client-{c}"))
-            .await
-            .expect("an endpoint");
-        nemesis = nemesis.endpoint(endpoint.clone());
+        let endpoint = run.endpoint(&format!("client-{c}")).await;
         clients.push(tokio::spawn(contend(
             recipe,
             endpoint.connect_string(),
-            sessions.clone(),
-            stop.clone(),
+            run.sessions.clone(),
+            run.stop.clone(),
             grants.clone(),
         )));
     }
-    let log = nemesis
-        .run(
-            &ensemble,
-            Duration::from_millis(700),
-            Duration::from_secs(secs),
-        )
-        .await;
-    let txns = finish_chaos(&ensemble, &stop, clients, &[parent]).await;
+    let log = run.faults().await;
+    let txns = run.finish(clients, &[parent]).await;
     setup.close().await;
-    assert!(log.faults >= 1, "{log}");
-    let faults = format!("seed {seed}, {secs} s, {} faults\n{log}", log.faults);
+    let faults = format!("{}\n{log}", run.describe(&log));
     (txns, faults, grants.load(Ordering::Relaxed))
 }
 

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use zk_client::{Client, CreateOptions};
 use zk_recipes::barrier::DoubleBarrier;
-use zk_testkit::{Ensemble, SessionRegistry, TxnLog, TxnOp};
+use zk_testkit::{SessionRegistry, TxnLog, TxnOp};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+use crate::chaos_kit::{ChaosRun, session_after_session};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the barrier chaos run";
@@ -37,38 +37,33 @@ async fn member(
     stop: Arc<AtomicBool>,
     passes: Arc<AtomicUsize>,
 ) {
-    while !stop.load(Ordering::SeqCst) {
-        let Ok(client) = Client::builder()
-            .session_timeout(Duration::from_secs(4))
-            .connect(&hosts)
-            .await
-        else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        sessions.add(client.session_id(), &client.session_password());
-        while !stop.load(Ordering::SeqCst) && !client.state().is_terminal() {
-            let round = (start.elapsed().as_millis() / SLOT.as_millis()) as u64 + 1;
-            let slot_end = start + SLOT * round as u32;
-            let mut barrier = DoubleBarrier::new(&client, &format!("{ROUNDS}/r{round}"), MEMBERS);
-            let left = slot_end.saturating_duration_since(Instant::now());
-            if let Ok(true) = barrier.enter_timeout(left).await {
-                let pass = format!("{PASSED}/r{round}-m{id}");
-                if client
-                    .create(&pass, b"", &CreateOptions::persistent())
-                    .await
-                    .is_ok()
-                {
-                    passes.fetch_add(1, Ordering::Relaxed);
+    let run = stop.clone();
+    session_after_session(hosts, sessions, run, |client| {
+        let (stop, passes) = (stop.clone(), passes.clone());
+        async move {
+            while !stop.load(Ordering::SeqCst) && !client.state().is_terminal() {
+                let round = (start.elapsed().as_millis() / SLOT.as_millis()) as u64 + 1;
+                let slot_end = start + SLOT * round as u32;
+                let mut barrier =
+                    DoubleBarrier::new(&client, &format!("{ROUNDS}/r{round}"), MEMBERS);
+                let left = slot_end.saturating_duration_since(Instant::now());
+                if let Ok(true) = barrier.enter_timeout(left).await {
+                    let pass = format!("{PASSED}/r{round}-m{id}");
+                    if client
+                        .create(&pass, b"", &CreateOptions::persistent())
+                        .await
+                        .is_ok()
+                    {
+                        passes.fetch_add(1, Ordering::Relaxed);
+                    }
+                    let _ = barrier.leave_timeout(SLOT).await;
                 }
-                let _ = barrier.leave_timeout(SLOT).await;
+                drop(barrier);
+                tokio::time::sleep_until(slot_end.max(Instant::now()).into()).await;
             }
-            drop(barrier);
-            tokio::time::sleep_until(slot_end.max(Instant::now()).into()).await;
         }
-        sessions.remove(client.session_id());
-        client.close().await;
-    }
+    })
+    .await;
 }
 
 /// Passes committed before their round had `MEMBERS` member nodes.
@@ -107,56 +102,40 @@ fn early_exits(log: &TxnLog) -> (usize, usize) {
 
 #[tokio::test]
 async fn chaos_double_barrier_never_lets_a_member_through_early() {
-    init_logging();
-    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
-    let seed: u64 = env_or("ZK_CHAOS_SEED", 2);
-    let (config, partitions) = chaos_ensemble(RUN);
-    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
-    let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let mut run = ChaosRun::start(RUN, 2).await;
+    let setup = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     for path in [ROUNDS, PASSED] {
         setup
             .create(path, b"", &CreateOptions::persistent())
             .await
             .unwrap();
     }
-    let sessions = SessionRegistry::default();
-    let stop = Arc::new(AtomicBool::new(false));
     let passes = Arc::new(AtomicUsize::new(0));
-    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let start = Instant::now();
     let mut members = Vec::new();
     for id in 0..MEMBERS {
-        let endpoint = ensemble
-            .client_endpoint(&format!("member-{id}"))
-            .await
-            .expect("an endpoint");
-        nemesis = nemesis.endpoint(endpoint.clone());
+        let endpoint = run.endpoint(&format!("member-{id}")).await;
         members.push(tokio::spawn(member(
             id,
             endpoint.connect_string(),
-            sessions.clone(),
+            run.sessions.clone(),
             start,
-            stop.clone(),
+            run.stop.clone(),
             passes.clone(),
         )));
     }
-    let log = nemesis
-        .run(
-            &ensemble,
-            Duration::from_millis(700),
-            Duration::from_secs(secs),
-        )
-        .await;
-    let txns = finish_chaos(&ensemble, &stop, members, &[]).await;
+    let log = run.faults().await;
+    let txns = run.finish(members, &[]).await;
     setup.close().await;
     let (committed, early) = early_exits(&txns);
     println!(
         "double barrier of {MEMBERS}: {committed} passes over {} slots, early exits {early}; \
-         seed {seed}, {secs} s, {} faults\n{log}",
+         {}\n{log}",
         start.elapsed().as_millis() / SLOT.as_millis(),
-        log.faults
+        run.describe(&log)
     );
-    assert!(log.faults >= 1, "{log}");
     assert!(
         committed > 0 && passes.load(Ordering::Relaxed) > 0,
         "no round passed"

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 use zk_client::proto::rng::SplitMix64;
 use zk_client::{Client, CreateOptions};
 use zk_recipes::cache::TreeCache;
-use zk_testkit::{Ensemble, SessionRegistry};
+use zk_testkit::SessionRegistry;
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+use crate::chaos_kit::{ChaosRun, SESSION};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the cache chaos run";
@@ -31,7 +31,7 @@ type Slot = Arc<StdMutex<Option<Arc<TreeCache>>>>;
 async fn keep_cache(hosts: String, sessions: SessionRegistry, stop: Arc<AtomicBool>, slot: Slot) {
     while !stop.load(Ordering::SeqCst) {
         let Ok(client) = Client::builder()
-            .session_timeout(Duration::from_secs(4))
+            .session_timeout(SESSION)
             .connect(&hosts)
             .await
         else {
@@ -110,46 +110,36 @@ fn cached(cache: &TreeCache) -> Vec<(String, Vec<u8>, i64)> {
 
 #[tokio::test]
 async fn chaos_tree_caches_equal_the_tree_after_the_heal() {
-    init_logging();
-    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
-    let seed: u64 = env_or("ZK_CHAOS_SEED", 1);
-    let (config, partitions) = chaos_ensemble(RUN);
-    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
-    let writer = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let mut run = ChaosRun::start(RUN, 1).await;
+    let writer = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     writer
         .create(TREE, b"", &CreateOptions::persistent())
         .await
         .unwrap();
-    let sessions = SessionRegistry::default();
-    let stop = Arc::new(AtomicBool::new(false));
     let writes = Arc::new(AtomicUsize::new(0));
-    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let mut workers = Vec::new();
     let mut slots = Vec::new();
     for c in 0..CACHES {
-        let endpoint = ensemble
-            .client_endpoint(&format!("cache-{c}"))
-            .await
-            .expect("an endpoint");
-        nemesis = nemesis.endpoint(endpoint.clone());
+        let endpoint = run.endpoint(&format!("cache-{c}")).await;
         let slot = Slot::default();
         workers.push(tokio::spawn(keep_cache(
             endpoint.connect_string(),
-            sessions.clone(),
-            stop.clone(),
+            run.sessions.clone(),
+            run.stop.clone(),
             slot.clone(),
         )));
         slots.push(slot);
     }
-    let writing = tokio::spawn(write(writer.clone(), seed, stop.clone(), writes.clone()));
-    let log = nemesis
-        .run(
-            &ensemble,
-            Duration::from_millis(700),
-            Duration::from_secs(secs),
-        )
-        .await;
-    let _ = finish_chaos(&ensemble, &stop, workers, &[]).await;
+    let writing = tokio::spawn(write(
+        writer.clone(),
+        run.seed,
+        run.stop.clone(),
+        writes.clone(),
+    ));
+    let log = run.faults().await;
+    let _ = run.finish(workers, &[]).await;
     writing.await.unwrap();
 
     // The verdict: each cache equals a fresh walk within 5 s of the heal.
@@ -173,13 +163,12 @@ async fn chaos_tree_caches_equal_the_tree_after_the_heal() {
     writer.close().await;
     println!(
         "tree caches: {CACHES} caches, {} writes, {} nodes at the end, divergence {divergent}, \
-         converged within {} ms of the heal; seed {seed}, {secs} s, {} faults\n{log}",
+         converged within {} ms of the heal; {}\n{log}",
         writes.load(Ordering::Relaxed),
         truth.len(),
         slowest.as_millis(),
-        log.faults
+        run.describe(&log)
     );
-    assert!(log.faults >= 1, "{log}");
     assert!(writes.load(Ordering::Relaxed) > 0);
     assert_eq!(divergent, 0, "{log}");
 }

@@ -15,62 +15,58 @@ use std::time::{Duration, Instant};
 
 use zk_client::{Client, CreateOptions};
 use zk_recipes::election::{LeaderLatch, observe};
-use zk_testkit::{ClientEndpoint, Ensemble, SessionRegistry, check};
+use zk_testkit::{ClientEndpoint, SessionRegistry, check};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+use crate::chaos_kit::{ChaosRun, SESSION, session_after_session};
+use crate::support::env_or;
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the election chaos run";
 const ELECTION: &str = "/chaos-election";
 const RESOURCE: &str = "/chaos-leader-resource";
-const SESSION: Duration = Duration::from_secs(4);
 
 /// One client's two participants, until `stop`; a new session whenever the last one
 /// ended. Leaders write their token to the resource, fenced, every 10 ms.
 async fn participate(id: usize, hosts: String, sessions: SessionRegistry, stop: Arc<AtomicBool>) {
-    while !stop.load(Ordering::SeqCst) {
-        let Ok(client) = Client::builder()
-            .session_timeout(SESSION)
-            .connect(&hosts)
-            .await
-        else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        sessions.add(client.session_id(), &client.session_password());
-        let mut tasks = Vec::new();
-        for n in 0..2 {
-            let (client, stop) = (client.clone(), stop.clone());
-            tasks.push(tokio::spawn(async move {
-                let latch = LeaderLatch::new(&client, ELECTION).data(format!("c{id}"));
-                if latch.start().is_err() {
-                    return;
-                }
-                while !stop.load(Ordering::SeqCst) {
-                    let term = tokio::select! {
-                        term = latch.await_leadership() => term,
-                        () = tokio::time::sleep(Duration::from_millis(200)) => continue,
-                    };
-                    let Ok(term) = term else { return };
-                    let token = format!("c{id}.{n} {}", term.fencing_token());
-                    while term.is_current() && !stop.load(Ordering::SeqCst) {
-                        let write = term.fenced().set_data(RESOURCE, token.as_bytes(), None);
-                        tokio::select! {
-                            _ = write.commit() => {}
-                            _ = term.lost() => break,
-                        }
-                        tokio::time::sleep(Duration::from_millis(10)).await;
-                    }
-                }
-                let _ = latch.close().await;
-            }));
+    let run = stop.clone();
+    session_after_session(hosts, sessions, run, |client| {
+        let stop = stop.clone();
+        async move {
+            let tasks: Vec<_> = (0..2)
+                .map(|n| tokio::spawn(lead(id, n, client.clone(), stop.clone())))
+                .collect();
+            for task in tasks {
+                let _ = task.await;
+            }
         }
-        for task in tasks {
-            let _ = task.await;
-        }
-        sessions.remove(client.session_id());
-        client.close().await;
+    })
+    .await;
+}
+
+/// Participant `n` of client `id`: while it leads, it writes its token to the resource,
+/// fenced, every 10 ms; until `stop` or the session's end.
+async fn lead(id: usize, n: usize, client: Client, stop: Arc<AtomicBool>) {
+    let latch = LeaderLatch::new(&client, ELECTION).data(format!("c{id}"));
+    if latch.start().is_err() {
+        return;
     }
+    while !stop.load(Ordering::SeqCst) {
+        let term = tokio::select! {
+            term = latch.await_leadership() => term,
+            () = tokio::time::sleep(Duration::from_millis(200)) => continue,
+        };
+        let Ok(term) = term else { return };
+        let token = format!("c{id}.{n} {}", term.fencing_token());
+        while term.is_current() && !stop.load(Ordering::SeqCst) {
+            let write = term.fenced().set_data(RESOURCE, token.as_bytes(), None);
+            tokio::select! {
+                _ = write.commit() => {}
+                _ = term.lost() => break,
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let _ = latch.close().await;
 }
 
 /// How a failover is forced.
@@ -135,46 +131,33 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 #[tokio::test]
 async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
-    init_logging();
-    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
-    let seed: u64 = env_or("ZK_CHAOS_SEED", 1);
     let failovers: usize = env_or("ZK_CHAOS_FAILOVERS", 2);
-    let (config, partitions) = chaos_ensemble(RUN);
-    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
-    let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let mut run = ChaosRun::start(RUN, 1).await;
+    let setup = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     setup
         .create(RESOURCE, b"", &CreateOptions::persistent())
         .await
         .unwrap();
-    let sessions = SessionRegistry::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let mut endpoints = Vec::new();
     let mut clients = Vec::new();
     for c in 0..3 {
-        let endpoint = ensemble
-            .client_endpoint(&format!("client-{c}"))
-            .await
-            .expect("an endpoint");
-        nemesis = nemesis.endpoint(endpoint.clone());
+        let endpoint = run.endpoint(&format!("client-{c}")).await;
         clients.push(tokio::spawn(participate(
             c,
             endpoint.connect_string(),
-            sessions.clone(),
-            stop.clone(),
+            run.sessions.clone(),
+            run.stop.clone(),
         )));
         endpoints.push(endpoint);
     }
-    let log = nemesis
-        .run(
-            &ensemble,
-            Duration::from_millis(700),
-            Duration::from_secs(secs),
-        )
-        .await;
+    let log = run.faults().await;
 
     // Timed failovers, watched from a session the faults do not touch.
-    let watcher = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let watcher = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     let onlooker = observe(&watcher, ELECTION);
     let mut kills = Vec::new();
     let mut zombies = Vec::new();
@@ -183,7 +166,7 @@ async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
         zombies.push(failover(Failover::Zombie, &onlooker, &endpoints).await);
     }
     drop(onlooker);
-    let txns = finish_chaos(&ensemble, &stop, clients, &[ELECTION]).await;
+    let txns = run.finish(clients, &[ELECTION]).await;
     watcher.close().await;
     setup.close().await;
 
@@ -191,9 +174,9 @@ async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
     kills.sort();
     zombies.sort();
     println!(
-        "election: {report}; seed {seed}, {secs} s, {} faults; failover after a kill p50 {} ms \
+        "election: {report}; {}; failover after a kill p50 {} ms \
          p99 {} ms (n = {}), after a zombie p50 {} ms p99 {} ms (n = {})\n{log}",
-        log.faults,
+        run.describe(&log),
         percentile(&kills, 0.5).as_millis(),
         percentile(&kills, 0.99).as_millis(),
         kills.len(),
@@ -201,7 +184,6 @@ async fn chaos_election_one_leader_per_term_and_bounded_failovers() {
         percentile(&zombies, 0.99).as_millis(),
         zombies.len(),
     );
-    assert!(log.faults >= 1, "{log}");
     assert!(report.terms > 1, "{report}");
     assert!(report.is_safe(), "{report}\n{log}");
     // The server expires the session within its timeout and one tick; then the next

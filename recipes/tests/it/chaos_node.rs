@@ -20,9 +20,9 @@ use std::time::{Duration, Instant};
 use futures::StreamExt as _;
 use zk_client::{Client, CreateMode, CreateOptions, SessionState};
 use zk_recipes::node::{NodeState, PersistentNode};
-use zk_testkit::{Ensemble, SessionRegistry, check};
+use zk_testkit::{SessionRegistry, check};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+use crate::chaos_kit::{ChaosRun, SESSION};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the persistent node chaos run";
@@ -47,7 +47,7 @@ async fn new_session(
     book: Book,
 ) -> zk_client::Result<Client> {
     let client = Client::builder()
-        .session_timeout(Duration::from_secs(4))
+        .session_timeout(SESSION)
         .connect(&hosts)
         .await?;
     let id = client.session_id();
@@ -103,33 +103,23 @@ async fn follow(
 
 #[tokio::test]
 async fn chaos_persistent_nodes_are_made_again_promptly_and_never_twice() {
-    init_logging();
-    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
-    let seed: u64 = env_or("ZK_CHAOS_SEED", 2);
-    let (config, partitions) = chaos_ensemble(RUN);
-    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
-    let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let mut run = ChaosRun::start(RUN, 2).await;
+    let setup = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     setup
         .create(PARENT, b"", &CreateOptions::persistent())
         .await
         .unwrap();
-    let registry = SessionRegistry::default();
     let book = Book::default();
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut nemesis = chaos_nemesis(seed, partitions, &registry);
     let mut nodes = Vec::new();
     let mut followers = Vec::new();
     for m in 0..MEMBERS {
-        let endpoint = ensemble
-            .client_endpoint(&format!("node-{m}"))
-            .await
-            .expect("an endpoint");
-        nemesis = nemesis.endpoint(endpoint.clone());
-        let hosts = endpoint.connect_string();
-        let first = new_session(hosts.clone(), registry.clone(), book.clone())
+        let hosts = run.endpoint(&format!("node-{m}")).await.connect_string();
+        let first = new_session(hosts.clone(), run.sessions.clone(), book.clone())
             .await
             .expect("a first session");
-        let (registry, factory_book) = (registry.clone(), book.clone());
+        let (registry, factory_book) = (run.sessions.clone(), book.clone());
         let node = PersistentNode::new(&first, &format!("{PARENT}/member-{m}-"))
             .mode(CreateMode::EphemeralSequential)
             .protected(true)
@@ -141,19 +131,13 @@ async fn chaos_persistent_nodes_are_made_again_promptly_and_never_twice() {
         followers.push(tokio::spawn(follow(
             node.clone(),
             book.clone(),
-            stop.clone(),
+            run.stop.clone(),
         )));
         node.start().unwrap();
         nodes.push(node);
     }
-    let log = nemesis
-        .run(
-            &ensemble,
-            Duration::from_millis(700),
-            Duration::from_secs(secs),
-        )
-        .await;
-    stop.store(true, Ordering::SeqCst);
+    let log = run.faults().await;
+    run.stop.store(true, Ordering::SeqCst);
     let mut registrations = Vec::new();
     for follower in followers {
         registrations.extend(follower.await.unwrap());
@@ -164,7 +148,7 @@ async fn chaos_persistent_nodes_are_made_again_promptly_and_never_twice() {
     for node in &nodes {
         node.client().close().await;
     }
-    let txns = finish_chaos(&ensemble, &stop, Vec::new(), &[PARENT]).await;
+    let txns = run.finish(Vec::new(), &[PARENT]).await;
     setup.close().await;
 
     let reports: Vec<_> = (0..MEMBERS)
@@ -180,8 +164,7 @@ async fn chaos_persistent_nodes_are_made_again_promptly_and_never_twice() {
     let sessions = book.lock().unwrap().connected.len();
     println!(
         "persistent nodes: {MEMBERS} members on {sessions} sessions, {} registrations ({} on an \
-         undisturbed session, slowest {} ms; slowest of all {} ms); {}; seed {seed}, {secs} s, \
-         {} faults\n{log}",
+         undisturbed session, slowest {} ms; slowest of all {} ms); {}; {}\n{log}",
         registrations.len(),
         clean.len(),
         slowest_clean.as_millis(),
@@ -192,9 +175,8 @@ async fn chaos_persistent_nodes_are_made_again_promptly_and_never_twice() {
             .map(|(m, r)| format!("member {m}: {r}"))
             .collect::<Vec<_>>()
             .join("; "),
-        log.faults
+        run.describe(&log)
     );
-    assert!(log.faults >= 1, "{log}");
     assert!(sessions > MEMBERS, "no member needed a new session: {log}");
     for report in &reports {
         assert!(report.created >= 1, "{report}");

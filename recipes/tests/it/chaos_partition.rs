@@ -19,9 +19,9 @@ use std::time::Duration;
 use futures::future::join_all;
 use zk_client::{Client, CreateOptions};
 use zk_recipes::partition::{PartitionState, Partitioner};
-use zk_testkit::{Ensemble, SessionRegistry, check};
+use zk_testkit::{SessionRegistry, check};
 
-use crate::support::{chaos_ensemble, chaos_nemesis, env_or, finish_chaos, init_logging};
+use crate::chaos_kit::{ChaosRun, session_after_session};
 
 /// What the `SKIPPED` line names.
 const RUN: &str = "the partitioner chaos run";
@@ -42,99 +42,79 @@ async fn member(
     stop: Arc<AtomicBool>,
     worked: Arc<AtomicUsize>,
 ) {
-    while !stop.load(Ordering::SeqCst) {
-        let Ok(client) = Client::builder()
-            .session_timeout(Duration::from_secs(4))
-            .connect(&hosts)
-            .await
-        else {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            continue;
-        };
-        let id = format!("member-{m}-{:x}", client.session_id());
-        sessions.add(client.session_id(), &client.session_password());
-        let partitioner = Partitioner::new(&client, PARTITION, items()).identifier(id.clone());
-        partitioner.start().unwrap();
-        while !stop.load(Ordering::SeqCst) {
-            match partitioner.state() {
-                PartitionState::Acquired(mine) => {
-                    // Sent as the state is read; awaited together.
-                    let writes: Vec<_> = mine
-                        .iter()
-                        .map(|item| client.set_data(&format!("{WORK}/{item}"), id.as_bytes(), None))
-                        .collect();
-                    let done = join_all(writes)
-                        .await
-                        .into_iter()
-                        .filter(Result::is_ok)
-                        .count();
-                    worked.fetch_add(done, Ordering::Relaxed);
+    let run = stop.clone();
+    session_after_session(hosts, sessions, run, |client| {
+        let (stop, worked) = (stop.clone(), worked.clone());
+        async move {
+            let id = format!("member-{m}-{:x}", client.session_id());
+            let partitioner = Partitioner::new(&client, PARTITION, items()).identifier(id.clone());
+            partitioner.start().unwrap();
+            while !stop.load(Ordering::SeqCst) {
+                match partitioner.state() {
+                    PartitionState::Acquired(mine) => {
+                        // Sent as the state is read; awaited together.
+                        let writes: Vec<_> = mine
+                            .iter()
+                            .map(|item| {
+                                client.set_data(&format!("{WORK}/{item}"), id.as_bytes(), None)
+                            })
+                            .collect();
+                        let done = join_all(writes)
+                            .await
+                            .into_iter()
+                            .filter(Result::is_ok)
+                            .count();
+                        worked.fetch_add(done, Ordering::Relaxed);
+                    }
+                    PartitionState::Failed(_) => break,
+                    _ => {}
                 }
-                PartitionState::Failed(_) => break,
-                _ => {}
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tokio::time::timeout(Duration::from_secs(10), partitioner.close()).await;
         }
-        let _ = tokio::time::timeout(Duration::from_secs(10), partitioner.close()).await;
-        sessions.remove(client.session_id());
-        client.close().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn chaos_partitioner_never_lets_two_members_work_on_one_item() {
-    init_logging();
-    let secs: u64 = env_or("ZK_CHAOS_SECS", 12);
-    let seed: u64 = env_or("ZK_CHAOS_SEED", 4);
-    let (config, partitions) = chaos_ensemble(RUN);
-    let ensemble = Ensemble::start_with(config).await.expect("an ensemble");
-    let setup = Client::connect(&ensemble.connect_string()).await.unwrap();
+    let mut run = ChaosRun::start(RUN, 4).await;
+    let setup = Client::connect(&run.ensemble.connect_string())
+        .await
+        .unwrap();
     for item in items() {
         setup
             .create_all(&format!("{WORK}/{item}"), b"", &CreateOptions::persistent())
             .await
             .unwrap();
     }
-    let sessions = SessionRegistry::default();
-    let stop = Arc::new(AtomicBool::new(false));
     let worked = Arc::new(AtomicUsize::new(0));
-    let mut nemesis = chaos_nemesis(seed, partitions, &sessions);
     let mut members = Vec::new();
     for m in 0..3 {
-        let endpoint = ensemble
-            .client_endpoint(&format!("member-{m}"))
-            .await
-            .expect("an endpoint");
-        nemesis = nemesis.endpoint(endpoint.clone());
+        let endpoint = run.endpoint(&format!("member-{m}")).await;
         members.push(tokio::spawn(member(
             m,
             endpoint.connect_string(),
-            sessions.clone(),
-            stop.clone(),
+            run.sessions.clone(),
+            run.stop.clone(),
             worked.clone(),
         )));
     }
-    let log = nemesis
-        .run(
-            &ensemble,
-            Duration::from_millis(700),
-            Duration::from_secs(secs),
-        )
-        .await;
+    let log = run.faults().await;
     let lock_paths: Vec<String> = items().iter().map(|i| format!("{LOCKS}/{i}")).collect();
     let mut drained: Vec<&str> = lock_paths.iter().map(String::as_str).collect();
     let party = format!("{PARTITION}/party");
     drained.push(&party);
-    let txns = finish_chaos(&ensemble, &stop, members, &drained).await;
+    let txns = run.finish(members, &drained).await;
     setup.close().await;
 
     let report = check::partition(&txns, LOCKS, WORK);
     println!(
-        "partitioner: {report}; {} writes acked; seed {seed}, {secs} s, {} faults\n{log}",
+        "partitioner: {report}; {} writes acked; {}\n{log}",
         worked.load(Ordering::Relaxed),
-        log.faults
+        run.describe(&log)
     );
-    assert!(log.faults >= 1, "{log}");
     assert_eq!(report.items, ITEMS, "{report}");
     assert!(report.writes > 0 && report.holds > ITEMS, "{report}");
     assert!(report.is_safe(), "{report}\n{log}");

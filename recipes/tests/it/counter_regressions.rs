@@ -9,30 +9,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use zk_client::{Client, ClientBuilder, CreateOptions, SessionState};
+use zk_client::{Client, CreateOptions, SessionState};
 use zk_recipes::Error;
 use zk_recipes::counter::{
     AtomicLong, Counter, PromotedToLock, RetryPolicy, SharedCount, SharedValue,
 };
 use zk_recipes::lock::Mutex;
-use zk_testkit::ClientEndpoint;
 
 use crate::counter::{raw, until_count};
+use crate::node::through;
 use crate::support::{children, client, connect, until_children, within};
-
-/// A session of the shared server through a fault proxy, in this test's chroot.
-async fn through(
-    zk: &zk_testkit::Shared,
-    name: &str,
-    build: ClientBuilder,
-) -> (Client, ClientEndpoint) {
-    let endpoint = zk.server().client_endpoint(name).await.unwrap();
-    let client = build
-        .connect(&format!("{}{}", endpoint.connect_string(), zk.chroot()))
-        .await
-        .unwrap();
-    (client, endpoint)
-}
 
 /// Waits until the session state of `client` satisfies `ok`.
 async fn until_state(client: &Client, ok: impl Fn(SessionState) -> bool) {

@@ -4,11 +4,13 @@
 
 mod barrier;
 mod cache;
+mod cache_regressions;
 mod chaos;
 mod chaos_barrier;
 mod chaos_cache;
 mod chaos_counter;
 mod chaos_election;
+mod chaos_kit;
 mod chaos_node;
 mod chaos_partition;
 mod counter;

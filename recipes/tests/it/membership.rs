@@ -427,6 +427,30 @@ async fn a_party_on_kazoos_layout() {
 }
 
 #[tokio::test]
+async fn a_party_node_deleted_by_an_admin_is_made_again_and_expiry_ends_the_membership() {
+    let (admin, zk) = client().await;
+    let member = connect(&zk).await;
+    let party = Party::new(&member, "/party", "alpha");
+    party.join().await.unwrap();
+    let node = format!("/party/{}", party.node_name());
+    // Unlike kazoo's, a joined party keeps its node.
+    admin.delete(&node, None).await.unwrap();
+    within(async {
+        while admin.exists(&node).await.unwrap().is_none() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    until(|| party.is_participating()).await;
+    // Like kazoo's, it lives on one session: expiry ends the membership.
+    expire(&zk, &member).await;
+    until(|| !party.is_participating()).await;
+    assert!(children(&admin, "/party").await.is_empty());
+    assert!(matches!(party.join().await, Err(Error::SessionEnded(_))));
+    assert_eq!(admin.exists(&node).await.unwrap(), None);
+}
+
+#[tokio::test]
 async fn a_shallow_party_names_its_members() {
     let (admin, zk) = client().await;
     let (c1, c2) = (connect(&zk).await, connect(&zk).await);

@@ -212,15 +212,36 @@ async fn partition_a_joining_member_triggers_a_rebalance() {
     }
 }
 
-/// A client of the shared server through a fault proxy, in this test's chroot.
+/// A client through a fault proxy, with a 6 s session.
 async fn through(zk: &zk_testkit::Shared, name: &str) -> (Client, ClientEndpoint) {
-    let endpoint = zk.server().client_endpoint(name).await.unwrap();
-    let client = Client::builder()
-        .session_timeout(Duration::from_secs(6))
-        .connect(&format!("{}{}", endpoint.connect_string(), zk.chroot()))
-        .await
-        .unwrap();
-    (client, endpoint)
+    let build = Client::builder().session_timeout(Duration::from_secs(6));
+    crate::node::through(zk, name, build).await
+}
+
+#[tokio::test]
+async fn partition_a_short_cut_loses_the_share_then_takes_it_again_on_the_same_session() {
+    let (admin, zk) = client().await;
+    let (ca, endpoint) = through(&zk, "partition-short").await;
+    let cb = connect(&zk).await;
+    let (a, b) = (member(&ca, "a"), member(&cb, "b"));
+    let before = settled(&[&a, &b]).await;
+    let sampler = Sampler::start(vec![a.clone(), b.clone()]);
+    let mut a_states = a.assignments();
+    let session = ca.session_id();
+
+    let cut = endpoint.blackhole();
+    endpoint.reset_all();
+    until(&mut a_states, |s| matches!(s, PartitionState::Lost { .. })).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(cut);
+    // Back within the session timeout: the same share again, on the same session.
+    let after = settled(&[&a, &b]).await;
+    assert_eq!(after, before);
+    assert_eq!(ca.session_id(), session);
+    locks_match(&admin, &after).await;
+    sampler.finish().await;
+    a.close().await.unwrap();
+    b.close().await.unwrap();
 }
 
 #[tokio::test]
