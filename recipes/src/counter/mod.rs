@@ -12,6 +12,11 @@
 //! | [`AtomicLong`] | `i64`, 8 bytes big-endian (9 = `00 00 00 00 00 00 00 09`) | Curator `DistributedAtomicLong` |
 //! | [`Counter`] | ASCII decimal (`42`), or 4 bytes big-endian with `support_curator` | kazoo `Counter` |
 //!
+//! The formats cannot always be told apart, so every process on a node must use one of
+//! them: a kazoo ASCII counter of four digits (`1234`) is four bytes, which Curator's
+//! format reads as 825,373,492, as Curator does. Data of the wrong length is refused
+//! ([`Error::Corrupt`](crate::Error::Corrupt)).
+//!
 //! Every write that depends on the value is checked against the version it was computed
 //! from (`setData` with a version), so concurrent writers never lose an update: the loser
 //! reads again and retries, or is told. Two rules hold for all of them:

@@ -215,6 +215,12 @@ async fn shared_count_ignores_data_of_another_format() {
         .await
         .unwrap();
     assert_eq!(within(changes.next()).await.unwrap().value, 6);
+    // kazoo's default ASCII: two digits are refused; four digits are four bytes, read in
+    // Curator's format as Curator reads them (the module docs say not to mix formats).
+    zk.set_data("/count", b"42", None).await.unwrap();
+    assert!(matches!(count.read().await, Err(Error::Corrupt { .. })));
+    zk.set_data("/count", b"1234", None).await.unwrap();
+    assert_eq!(count.read().await.unwrap().value, 825_373_492);
     count.close();
 }
 
