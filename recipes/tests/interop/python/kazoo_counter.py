@@ -8,55 +8,29 @@ pre_value and post_value; then INCREMENTED, and SEEN once the value reads the fi
 count written in PATH-cs/end. --curator makes the counter `Counter(path,
 support_curator=True)` (4-byte big-endian, Curator's SharedCount format); without it the
 value is ASCII. The client retries lost races without limit (kazoo's Counter retries
-through the client's command retry). HOLD_MS is not used. The output lines are described
-in README.md in the folder above.
+through the client's command retry). HOLD_MS is not used. What the kazoo programs share
+is in peer.py; the output lines are described in README.md in the folder above.
 """
 
-import argparse
 import os
 import sys
-import threading
 import time
 
-import kazoo.version
-from kazoo.client import KazooClient
+# `python -I` (as the tests run it) leaves this folder off sys.path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-OUTPUT = threading.Lock()
-
-
-def say(line):
-    with OUTPUT:
-        print(line, flush=True)
+from peer import Peer, main, say  # noqa: E402
 
 
-class Peer:
-    def __init__(self, args):
-        self.args = args
-        self.markers = args.path + "-cs"
-        self.counts = {"grants": 0, "errors": 0}
-        self.counts_lock = threading.Lock()
+class CounterPeer(Peer):
+    name = "kazoo_counter"
+    counted = ("grants", "errors")
+    command_retry = {"max_tries": -1, "delay": 0.001, "backoff": 2, "max_delay": 0.05}
+    gate_poll_s = 0.005
 
-    def count(self, key):
-        with self.counts_lock:
-            self.counts[key] += 1
-
-    def session_id(self, k):
-        return self.args.id if self.args.sessions == 1 else f"{self.args.id}-{k}"
-
-    def connect(self):
-        retry = {"max_tries": -1, "delay": 0.001, "backoff": 2, "max_delay": 0.05}
-        client = KazooClient(hosts=self.args.connect, timeout=10.0, command_retry=retry)
-        client.start(timeout=30)
-        return client
-
-    def gate(self, client, name):
-        path = f"{self.markers}/{name}"
-        deadline = time.monotonic() + 60
-        while client.exists(path) is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{path} did not appear within 60 s")
-            time.sleep(0.005)
-        return client.get(path)[0].decode()
+    @staticmethod
+    def add_options(parser):
+        parser.add_argument("--curator", action="store_true")
 
     def rounds(self, client, session_id):
         counter = client.Counter(self.args.path, support_curator=self.args.curator)
@@ -75,52 +49,10 @@ class Peer:
             value = counter.value
         say(f"SEEN {session_id} {value}")
 
-    def session(self, client, session_id):
-        try:
-            self.rounds(client, session_id)
-        except Exception as e:  # noqa: BLE001 - reported on stdout, counted as an error
-            self.count("errors")
-            say(f"ERROR {session_id} {e!r}")
-        say(f"DONE {session_id}")
-
     def run(self):
-        clients = []
-        for k in range(self.args.sessions):
-            clients.append(self.connect())
-            say(f"READY {self.session_id(k)}")
-        self.gate(clients[0], "go")
-        threads = [
-            threading.Thread(target=self.session, args=(c, self.session_id(k)))
-            for k, c in enumerate(clients)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for c in clients:
-            c.stop()
-            c.close()
-        c = self.counts
-        say(
-            f"SUMMARY kazoo_counter sessions={self.args.sessions}"
-            f" grants={c['grants']} errors={c['errors']}"
-        )
-        return 0 if c["errors"] == 0 else 1
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("connect")
-    parser.add_argument("path")
-    parser.add_argument("rounds", type=int)
-    parser.add_argument("hold_ms", type=int)
-    parser.add_argument("--sessions", type=int, default=1)
-    parser.add_argument("--id", default=f"kazoo-{os.getpid()}")
-    parser.add_argument("--curator", action="store_true")
-    args = parser.parse_args()
-    say(f"VERSION kazoo {kazoo.version.__version__} python {sys.version.split()[0]}")
-    return Peer(args).run()
+        self.run_sessions(self.rounds)
+        return self.summary(sessions=self.args.sessions)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(CounterPeer, __doc__))

@@ -7,51 +7,34 @@ Each session, each round: acquire kazoo's Lock on PATH, create the ephemeral mar
 PATH-cs/holder (a VIOLATION when it exists: someone else is inside), hold for HOLD_MS,
 delete the marker, release. --extra-lock-pattern is passed to Lock as extra_lock_patterns
 (["-lock-"] makes kazoo respect Curator-named contenders). --list prints the contenders'
-data as kazoo's Lock.contenders() returns it, and exits. The output lines are described in
-README.md in the folder above.
+data as kazoo's Lock.contenders() returns it, and exits. What the kazoo programs share is
+in peer.py; the output lines are described in README.md in the folder above.
 """
 
-import argparse
 import os
 import sys
-import threading
 import time
 
-import kazoo.version
-from kazoo.client import KazooClient
 from kazoo.exceptions import LockTimeout, NodeExistsError, NoNodeError
 
+# `python -I` (as the tests run it) leaves this folder off sys.path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from peer import Peer, close, main, now_micros, say  # noqa: E402
+
 ACQUIRE_TIMEOUT_S = 30.0
-OUTPUT = threading.Lock()
 
 
-def say(line):
-    with OUTPUT:
-        print(line, flush=True)
+class LockPeer(Peer):
+    name = "kazoo_lock"
+    counted = ("grants", "violations", "timeouts", "errors")
+    # A round that timed out is for the test to judge: only errors fail the program.
+    fails_on = ("errors",)
 
-
-def now_micros():
-    return time.time_ns() // 1000
-
-
-class Peer:
-    def __init__(self, args):
-        self.args = args
-        self.markers = args.path + "-cs"
-        self.counts = {"grants": 0, "violations": 0, "timeouts": 0, "errors": 0}
-        self.counts_lock = threading.Lock()
-
-    def count(self, key):
-        with self.counts_lock:
-            self.counts[key] += 1
-
-    def session_id(self, k):
-        return self.args.id if self.args.sessions == 1 else f"{self.args.id}-{k}"
-
-    def connect(self):
-        client = KazooClient(hosts=self.args.connect, timeout=10.0)
-        client.start(timeout=30)
-        return client
+    @staticmethod
+    def add_options(parser):
+        parser.add_argument("--list", action="store_true")
+        parser.add_argument("--extra-lock-pattern", action="append", default=[])
 
     def lock(self, client, session_id):
         return client.Lock(
@@ -59,13 +42,6 @@ class Peer:
             identifier=session_id,
             extra_lock_patterns=self.args.extra_lock_pattern,
         )
-
-    def await_go(self, client):
-        deadline = time.monotonic() + 60
-        while client.exists(self.markers + "/go") is None:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{self.markers}/go did not appear within 60 s")
-            time.sleep(0.01)
 
     def marked_by(self, client, marker):
         try:
@@ -100,64 +76,21 @@ class Peer:
             self.count("grants")
             say(f"GRANT {session_id} {rnd} {node} {start} {end}")
 
-    def session(self, client, session_id):
-        try:
-            self.rounds(client, session_id)
-        except Exception as e:  # noqa: BLE001 - reported on stdout, counted as an error
-            self.count("errors")
-            say(f"ERROR {session_id} {e!r}")
-        say(f"DONE {session_id}")
-
-    def run(self):
-        clients = []
-        for k in range(self.args.sessions):
-            clients.append(self.connect())
-            say(f"READY {self.session_id(k)}")
-        self.await_go(clients[0])
-        threads = [
-            threading.Thread(target=self.session, args=(c, self.session_id(k)))
-            for k, c in enumerate(clients)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for c in clients:
-            c.stop()
-            c.close()
-        c = self.counts
-        say(
-            f"SUMMARY kazoo_lock sessions={self.args.sessions} grants={c['grants']}"
-            f" violations={c['violations']} timeouts={c['timeouts']} errors={c['errors']}"
-        )
-        return 0 if c["errors"] == 0 else 1
-
     def list(self):
         client = self.connect()
         contenders = self.lock(client, self.args.id).contenders()
         for data in contenders:
             say(f"PARTICIPANT - {data}")
-        client.stop()
-        client.close()
-        say(f"SUMMARY kazoo_lock participants={len(contenders)}")
+        close(client)
+        say(f"SUMMARY {self.name} participants={len(contenders)}")
         return 0
 
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("connect")
-    parser.add_argument("path")
-    parser.add_argument("rounds", type=int)
-    parser.add_argument("hold_ms", type=int)
-    parser.add_argument("--sessions", type=int, default=1)
-    parser.add_argument("--id", default=f"kazoo-{os.getpid()}")
-    parser.add_argument("--list", action="store_true")
-    parser.add_argument("--extra-lock-pattern", action="append", default=[])
-    args = parser.parse_args()
-    say(f"VERSION kazoo {kazoo.version.__version__} python {sys.version.split()[0]}")
-    peer = Peer(args)
-    return peer.list() if args.list else peer.run()
+    def run(self):
+        if self.args.list:
+            return self.list()
+        self.run_sessions(self.rounds)
+        return self.summary(sessions=self.args.sessions)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(LockPeer, __doc__))

@@ -10,48 +10,48 @@ identifier, and drives it as kazoo's documentation does: on RELEASE it prints
 for the acquire. It finishes (releases its locks and leaves the party) when the node
 PATH-cs/leave-ID appears, or after HOLD_MS when HOLD_MS is not 0, and prints LEFT. FAILURE
 before that is an ERROR; a session that has not left after 120 s prints TIMEOUT. ROUNDS
-must be 1. The output lines are described in README.md in the folder above.
+(and --sessions) must be 1. What the kazoo programs share is in peer.py; the output lines
+are described in README.md in the folder above.
 """
 
-import argparse
 import os
 import sys
 import time
 
-import kazoo.version
-from kazoo.client import KazooClient
+# `python -I` (as the tests run it) leaves this folder off sys.path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-STAY_LIMIT_S = 120.0
-
-
-def say(line):
-    print(line, flush=True)
+from peer import Peer, main, say  # noqa: E402
 
 
-def run(args):
-    client = KazooClient(hosts=args.connect, timeout=10.0)
-    client.start(timeout=30)
-    me = args.id
-    say(f"READY {me}")
-    items = [i for i in args.items.split(",") if i]
-    errors = timeouts = 0
-    try:
+class PartitionerPeer(Peer):
+    name = "kazoo_partitioner"
+
+    @staticmethod
+    def add_options(parser):
+        parser.add_argument("--items", required=True)
+        parser.add_argument("--time-boundary", type=float, default=0.2)
+
+    @staticmethod
+    def check(parser, args):
+        if args.rounds != 1 or args.sessions != 1:
+            parser.error(
+                "kazoo_partitioner.py runs one session once: ROUNDS and --sessions must be 1"
+            )
+
+    def __init__(self, args):
+        super().__init__(args)
+        self.items = [i for i in args.items.split(",") if i]
+
+    def stay(self, client, me):
         partitioner = client.SetPartitioner(
-            path=args.path,
-            set=items,
+            path=self.args.path,
+            set=self.items,
             identifier=me,
-            time_boundary=args.time_boundary,
+            time_boundary=self.args.time_boundary,
         )
-        leave = f"{args.path}-cs/leave-{me}"
-        started = time.monotonic()
         shown = None
-        while client.exists(leave) is None:
-            if args.hold_ms and time.monotonic() - started >= args.hold_ms / 1000:
-                break
-            if time.monotonic() - started > STAY_LIMIT_S:
-                timeouts += 1
-                say(f"TIMEOUT {me} 0")
-                break
+        for _ in self.staying(client, me):
             if partitioner.failed:
                 raise RuntimeError("the partitioner failed")
             if partitioner.release:
@@ -68,35 +68,11 @@ def run(args):
                 partitioner.wait_for_acquire(0.05)
         partitioner.finish()
         say(f"LEFT {me}")
-    except Exception as e:  # noqa: BLE001 - reported on stdout, counted as an error
-        errors += 1
-        say(f"ERROR {me} {e!r}")
-    say(f"DONE {me}")
-    client.stop()
-    client.close()
-    say(
-        f"SUMMARY kazoo_partitioner items={len(items)}"
-        f" timeouts={timeouts} errors={errors}"
-    )
-    return 0 if errors == 0 and timeouts == 0 else 1
 
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("connect")
-    parser.add_argument("path")
-    parser.add_argument("rounds", type=int)
-    parser.add_argument("hold_ms", type=int)
-    parser.add_argument("--sessions", type=int, default=1)
-    parser.add_argument("--id", default=f"kazoo-{os.getpid()}")
-    parser.add_argument("--items", required=True)
-    parser.add_argument("--time-boundary", type=float, default=0.2)
-    args = parser.parse_args()
-    if args.rounds != 1 or args.sessions != 1:
-        parser.error("kazoo_partitioner.py runs one session once: ROUNDS and --sessions must be 1")
-    say(f"VERSION kazoo {kazoo.version.__version__} python {sys.version.split()[0]}")
-    return run(args)
+    def run(self):
+        self.run_sessions(self.stay, start_together=False)
+        return self.summary(items=len(self.items))
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(PartitionerPeer, __doc__))

@@ -8,62 +8,40 @@ prints `PARTICIPANTS id a b ...` (the identifiers kazoo lists, sorted) first and
 whenever they change; `len(party)` must agree with the list (else it prints ERROR). It
 leaves when the node PATH-cs/leave-ID appears (ID = the session's id), or after HOLD_MS
 when HOLD_MS is not 0, and prints LEFT. A session that has not left after 120 s prints
-TIMEOUT and leaves. ROUNDS must be 1. The output lines are described in README.md in
-the folder above.
+TIMEOUT and leaves. ROUNDS must be 1. What the kazoo programs share is in peer.py; the
+output lines are described in README.md in the folder above.
 """
 
-import argparse
 import os
 import sys
-import threading
 import time
 
-import kazoo.version
-from kazoo.client import KazooClient
+# `python -I` (as the tests run it) leaves this folder off sys.path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-STAY_LIMIT_S = 120.0
-OUTPUT = threading.Lock()
-
-
-def say(line):
-    with OUTPUT:
-        print(line, flush=True)
+from peer import Peer, main, say  # noqa: E402
 
 
-class Peer:
-    def __init__(self, args):
-        self.args = args
-        self.markers = args.path + "-cs"
-        self.counts = {"rounds": 0, "timeouts": 0, "errors": 0}
-        self.counts_lock = threading.Lock()
+class PartyPeer(Peer):
+    name = "kazoo_party"
+    counted = ("rounds", "timeouts", "errors")
 
-    def count(self, key):
-        with self.counts_lock:
-            self.counts[key] += 1
+    @staticmethod
+    def add_options(parser):
+        parser.add_argument("--shallow", action="store_true")
 
-    def session_id(self, k):
-        return self.args.id if self.args.sessions == 1 else f"{self.args.id}-{k}"
-
-    def connect(self):
-        client = KazooClient(hosts=self.args.connect, timeout=10.0)
-        client.start(timeout=30)
-        return client
+    @staticmethod
+    def check(parser, args):
+        if args.rounds != 1:
+            parser.error("kazoo_party.py joins once: ROUNDS must be 1")
 
     def stay(self, client, session_id):
         kind = client.ShallowParty if self.args.shallow else client.Party
         party = kind(self.args.path, identifier=session_id)
         party.join()
         say(f"JOINED {session_id} {party.node}")
-        leave = f"{self.markers}/leave-{session_id}"
-        started = time.monotonic()
         shown = None
-        while client.exists(leave) is None:
-            if self.args.hold_ms and time.monotonic() - started >= self.args.hold_ms / 1000:
-                break
-            if time.monotonic() - started > STAY_LIMIT_S:
-                self.count("timeouts")
-                say(f"TIMEOUT {session_id} 0")
-                break
+        for _ in self.staying(client, session_id):
             ids, count = sorted(party), len(party)
             if count != len(ids):
                 # The party may have changed between the two reads: read again.
@@ -79,54 +57,11 @@ class Peer:
         self.count("rounds")
         say(f"LEFT {session_id}")
 
-    def session(self, client, session_id):
-        try:
-            self.stay(client, session_id)
-        except Exception as e:  # noqa: BLE001 - reported on stdout, counted as an error
-            self.count("errors")
-            say(f"ERROR {session_id} {e!r}")
-        say(f"DONE {session_id}")
-
     def run(self):
-        clients = []
-        for k in range(self.args.sessions):
-            clients.append(self.connect())
-            say(f"READY {self.session_id(k)}")
-        threads = [
-            threading.Thread(target=self.session, args=(c, self.session_id(k)))
-            for k, c in enumerate(clients)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for c in clients:
-            c.stop()
-            c.close()
-        c = self.counts
+        self.run_sessions(self.stay, start_together=False)
         kind = "shallow" if self.args.shallow else "party"
-        say(
-            f"SUMMARY kazoo_party kind={kind} sessions={self.args.sessions}"
-            f" rounds={c['rounds']} timeouts={c['timeouts']} errors={c['errors']}"
-        )
-        return 0 if c["errors"] == 0 and c["timeouts"] == 0 else 1
-
-
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("connect")
-    parser.add_argument("path")
-    parser.add_argument("rounds", type=int)
-    parser.add_argument("hold_ms", type=int)
-    parser.add_argument("--sessions", type=int, default=1)
-    parser.add_argument("--id", default=f"kazoo-{os.getpid()}")
-    parser.add_argument("--shallow", action="store_true")
-    args = parser.parse_args()
-    if args.rounds != 1:
-        parser.error("kazoo_party.py joins once: ROUNDS must be 1")
-    say(f"VERSION kazoo {kazoo.version.__version__} python {sys.version.split()[0]}")
-    return Peer(args).run()
+        return self.summary(kind=kind, sessions=self.args.sessions)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(PartyPeer, __doc__))
