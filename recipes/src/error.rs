@@ -63,6 +63,9 @@ pub enum Error {
         /// The server's answer.
         source: zk_client::Error,
     },
+    /// A queue had no item to give (`element` on an empty queue).
+    #[error("the queue is empty")]
+    Empty,
 }
 
 impl Error {
@@ -76,7 +79,7 @@ impl Error {
         match self {
             Self::Timeout(_) => true,
             Self::Zk(e) => e.is_retryable(),
-            Self::NotLeader | Self::RetriesExhausted(_) => true,
+            Self::NotLeader | Self::RetriesExhausted(_) | Self::Empty => true,
             Self::SessionEnded(_)
             | Self::InvalidArgument(_)
             | Self::Closed

@@ -53,6 +53,9 @@
 //! | [`membership::GroupMember`], [`membership::watch_group`] | `GroupMember` | none | `<path>/<id>` (E), data = payload |
 //! | [`membership::Party`] | none | `Party` | `<path>/{hex}__party__` (E), data = identifier |
 //! | [`membership::ShallowParty`] | none | `ShallowParty` | `<path>/{hex}-<identifier>` (E) |
+//! | [`queue::SimpleDistributedQueue`] | `SimpleDistributedQueue` | none | `<path>/qn-{seq}` (PS), raw bytes |
+//! | [`queue::DistributedQueue`] | `DistributedQueue` (with `lockPath`) | none | `<path>/queue-{seq}` (PS), Curator's item framing; claims `<lock path>/<item>` (E) |
+//! | [`queue::KazooQueue`], [`queue::LockingQueue`] | none | `Queue`, `LockingQueue` | `<path>/entry-{priority:03}-{seq}` (PS); locking: `<path>/entries/…` and `<path>/taken/<entry>` (E) |
 //! | [`partition::Partitioner`] | none | `SetPartitioner` | `<path>/party/{hex}-<identifier>` (E, a `ShallowParty`), `<path>/locks/<item>/{hex}__lock__{seq}` (ES, a kazoo `Lock`) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
@@ -102,6 +105,7 @@ pub mod membership;
 pub mod node;
 pub mod partition;
 pub mod protected;
+pub mod queue;
 pub mod state;
 
 mod error;

@@ -32,6 +32,7 @@ mod node;
 mod node_regressions;
 mod partition;
 mod peers;
+mod queue;
 mod readme;
 mod regressions;
 mod rwlock;

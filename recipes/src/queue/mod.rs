@@ -1,0 +1,84 @@
+//! Queues on Curator's and kazoo's layouts, which lose no item to a lost reply.
+//!
+//! | here | Curator | kazoo | node layout |
+//! |---|---|---|---|
+//! | [`SimpleDistributedQueue`] | `SimpleDistributedQueue` | none | `<path>/qn-{seq}` (PS), raw bytes |
+//! | [`DistributedQueue`] | `DistributedQueue` (with `lockPath`) | none | `<path>/queue-{seq}` (PS), Curator's item framing; claims `<lock path>/<item>` (E) |
+//! | [`KazooQueue`] | none | `Queue` | `<path>/entry-{priority:03}-{seq}` (PS), raw bytes |
+//! | [`LockingQueue`] | none | `LockingQueue` | `<path>/entries/entry-{priority:03}-{seq}` (PS); claims `<path>/taken/<entry>` (E, data = consumer id) |
+//!
+//! # Delivery
+//!
+//! Every take goes through a claim: an ephemeral node named after the item under the
+//! queue's claims path (`<path>-claims` for the layouts that have none). The claim decides
+//! who has the item among consumers that claim, and it makes the outcome of a dropped
+//! connection knowable: the item and its claim are deleted in one transaction, so after the
+//! reconnect our claim still exists exactly when that transaction was not applied.
+//!
+//! - **At most once**: `take`, `poll`, `get` of [`SimpleDistributedQueue`],
+//!   [`DistributedQueue`] and [`KazooQueue`] delete the item before handing it over. A
+//!   consumer that dies after that has lost the item, as with Curator and kazoo; but a
+//!   delete whose reply is lost is resolved, never taken for someone else's (the item
+//!   loss of Curator's `SimpleDistributedQueue` and kazoo's `Queue`).
+//! - **At least once**: `claim` (and [`LockingQueue::get`]) hand over a [`Claimed`] item;
+//!   it leaves the queue only on [`Claimed::ack`]. A consumer whose session ends before
+//!   that leaves it to the next consumer, which processes it again.
+//! - **Exactly once**, for consumers whose effect is a ZooKeeper write:
+//!   [`Claimed::ack_with`] commits that write in the transaction that removes the item.
+//!
+//! Puts are not retried: a put whose reply is lost returns the connection error and may or
+//! may not have added the item, and it is never added twice behind the caller's back.
+//! Waits re-read the queue after every reconnect (CURATOR-623). FIFO holds per producer
+//! (sequence order); consumers that claim never take one item twice at once.
+//!
+//! ```no_run
+//! use zk_recipes::queue::SimpleDistributedQueue;
+//!
+//! # async fn _example(client: zk_client::Client) -> zk_recipes::Result<()> {
+//! let queue = SimpleDistributedQueue::new(&client, "/jobs");
+//! queue.offer(b"resize image 7").await?;
+//! let job = queue.claim().await?;
+//! println!("working on {:?}", job.data());
+//! job.ack().await?;
+//! # Ok(()) }
+//! ```
+
+mod claimed;
+mod distributed;
+mod engine;
+mod framing;
+mod kazoo;
+mod layout;
+mod simple;
+
+pub use claimed::Claimed;
+pub use distributed::DistributedQueue;
+pub use kazoo::{KazooQueue, LockingQueue};
+pub use simple::SimpleDistributedQueue;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync + 'static>() {}
+
+    fn send<T: Send>(_: &T) {}
+
+    #[test]
+    fn handles_can_move_to_tasks() {
+        send_sync::<SimpleDistributedQueue>();
+        send_sync::<DistributedQueue>();
+        send_sync::<KazooQueue>();
+        send_sync::<LockingQueue>();
+        send_sync::<Claimed>();
+    }
+
+    /// The futures of the async methods can be spawned (checked when compiled).
+    #[allow(dead_code, reason = "compiled, never run")]
+    fn futures_are_send(q: &SimpleDistributedQueue, l: &LockingQueue, c: Claimed) {
+        send(&q.take());
+        send(&q.claim());
+        send(&l.get(std::time::Duration::ZERO));
+        send(&c.ack_with(|m| m));
+    }
+}

@@ -1,0 +1,273 @@
+//! Queues against a real server: order, waits, the three delivery modes, claims that
+//! come back when their session ends, a lost reply to the removing transaction, a
+//! connection cut while a consumer waits (CURATOR-623), kazoo's priorities and
+//! LockingQueue (kazoo #366).
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use zk_client::{Client, CreateOptions};
+use zk_recipes::Error;
+use zk_recipes::queue::{DistributedQueue, KazooQueue, LockingQueue, SimpleDistributedQueue};
+
+use crate::node::through;
+use crate::support::{children, client, connect, within};
+
+fn ten_seconds() -> zk_client::ClientBuilder {
+    Client::builder().session_timeout(Duration::from_secs(10))
+}
+
+#[tokio::test]
+async fn a_simple_queue_gives_items_in_order_and_peek_takes_nothing() {
+    let (zk, _server) = client().await;
+    let queue = SimpleDistributedQueue::new(&zk, "/q");
+    assert_eq!(queue.poll().await.unwrap(), None);
+    assert!(matches!(queue.element().await, Err(Error::Empty)));
+    for item in [&b"one"[..], b"two", b"three"] {
+        queue.offer(item).await.unwrap();
+    }
+    // Curator's layout: qn-{seq}, raw bytes.
+    let names = children(&zk, "/q").await;
+    assert_eq!(names.len(), 3);
+    assert!(names.iter().all(|n| n.starts_with("qn-")), "{names:?}");
+    assert_eq!(queue.peek().await.unwrap().as_deref(), Some(&b"one"[..]));
+    assert_eq!(&queue.element().await.unwrap()[..], b"one");
+    assert_eq!(queue.len().await.unwrap(), 3);
+    let mut taken = Vec::new();
+    while let Some(item) = queue.poll().await.unwrap() {
+        taken.push(item);
+    }
+    assert_eq!(taken, [&b"one"[..], b"two", b"three"]);
+    assert!(queue.is_empty().await.unwrap());
+    assert!(children(&zk, "/q-claims").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_take_waits_for_an_item_put_later_and_a_timeout_says_so() {
+    let (zk, server) = client().await;
+    let consumer = connect(&server).await;
+    let queue = SimpleDistributedQueue::new(&consumer, "/later");
+    let waiting = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.take().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    SimpleDistributedQueue::new(&zk, "/later")
+        .offer(b"late")
+        .await
+        .unwrap();
+    assert_eq!(&within(waiting).await.unwrap().unwrap()[..], b"late");
+    let none = queue.take_timeout(Duration::from_millis(200)).await;
+    assert!(matches!(none, Err(Error::Timeout(_))), "{none:?}");
+}
+
+#[tokio::test]
+async fn curator_framing_one_node_per_put_and_several_items_per_put_many() {
+    let (zk, _server) = client().await;
+    let queue = DistributedQueue::new(&zk, "/orders");
+    queue.put(b"hello").await.unwrap();
+    queue.put_many(&[&b"a"[..], b"b"]).await.unwrap();
+    let names = children(&zk, "/orders").await;
+    assert!(names.iter().all(|n| n.starts_with("queue-")), "{names:?}");
+    let (data, _) = zk.get_data(&format!("/orders/{}", names[0])).await.unwrap();
+    assert_eq!(&data[..], b"\x00\x01\x00\x01\x01\x00\x00\x00\x05hello\x02");
+    assert_eq!(queue.take().await.unwrap(), [Bytes::from_static(b"hello")]);
+    let item = queue.claim().await.unwrap();
+    assert_eq!(item.items().unwrap(), [&b"a"[..], b"b"]);
+    item.ack().await.unwrap();
+    assert_eq!(queue.len().await.unwrap(), 0);
+    // A node not in the framing is taken and reported.
+    zk.create(
+        "/orders/queue-",
+        b"raw",
+        &CreateOptions::new(zk_client::CreateMode::PersistentSequential),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(queue.take().await, Err(Error::Corrupt { .. })));
+    assert_eq!(queue.len().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_claimed_item_is_nobody_elses_and_comes_back_when_its_session_ends() {
+    let (zk, server) = client().await;
+    let (a, b) = (connect(&server).await, connect(&server).await);
+    SimpleDistributedQueue::new(&zk, "/work")
+        .offer(b"job")
+        .await
+        .unwrap();
+    let held = SimpleDistributedQueue::new(&a, "/work")
+        .claim()
+        .await
+        .unwrap();
+    assert_eq!(&held.data()[..], b"job");
+    assert!(held.holds().await.unwrap());
+    let other = SimpleDistributedQueue::new(&b, "/work");
+    assert_eq!(other.poll().await.unwrap(), None, "claimed by a");
+    // a dies before acknowledging: the item is claimable again, and b processes it.
+    std::mem::forget(held);
+    a.close().await;
+    let again = within(other.claim()).await.unwrap();
+    assert_eq!(&again.data()[..], b"job");
+    again.ack().await.unwrap();
+    assert!(children(&zk, "/work").await.is_empty());
+    assert!(children(&zk, "/work-claims").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_released_or_dropped_claim_gives_the_item_back() {
+    let (zk, _server) = client().await;
+    let queue = SimpleDistributedQueue::new(&zk, "/back");
+    queue.offer(b"x").await.unwrap();
+    queue.claim().await.unwrap().release().await.unwrap();
+    drop(within(queue.claim()).await.unwrap());
+    // The claim is deleted in the background.
+    within(async {
+        while !children(&zk, "/back-claims").await.is_empty() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(queue.poll().await.unwrap().as_deref(), Some(&b"x"[..]));
+}
+
+#[tokio::test]
+async fn ack_with_commits_the_consumers_write_with_the_removal_or_neither() {
+    let (zk, _server) = client().await;
+    zk.create("/total", b"0", &CreateOptions::persistent())
+        .await
+        .unwrap();
+    let queue = SimpleDistributedQueue::new(&zk, "/sum");
+    queue.offer(b"5").await.unwrap();
+    queue.offer(b"7").await.unwrap();
+    let item = queue.claim().await.unwrap();
+    item.ack_with(|ops| ops.set_data("/total", b"5", Some(0)))
+        .await
+        .unwrap();
+    assert_eq!(&zk.get_data("/total").await.unwrap().0[..], b"5");
+    // A write that fails (a stale version) removes nothing.
+    let item = queue.claim().await.unwrap();
+    let failed = item
+        .ack_with(|ops| ops.set_data("/total", b"12", Some(0)))
+        .await;
+    assert!(
+        matches!(failed, Err(Error::Zk(zk_client::Error::BadVersion(_)))),
+        "{failed:?}"
+    );
+    assert_eq!(queue.len().await.unwrap(), 1);
+    assert_eq!(&zk.get_data("/total").await.unwrap().0[..], b"5");
+    let item = within(queue.claim()).await.unwrap();
+    item.ack_with(|ops| ops.set_data("/total", b"12", Some(1)))
+        .await
+        .unwrap();
+    assert!(queue.is_empty().await.unwrap());
+}
+
+/// RECIPES.md's item loss: the delete is applied, its reply lost. Curator's
+/// SimpleDistributedQueue and kazoo's Queue then take the item for someone else's and
+/// drop it. Here the claim tells: gone with the transaction, so the take succeeded.
+#[tokio::test]
+async fn a_lost_reply_to_the_removal_neither_loses_nor_repeats_the_item() {
+    let (zk, server) = client().await;
+    let (consumer, endpoint) = through(&server, "lost-take", ten_seconds()).await;
+    let queue = SimpleDistributedQueue::new(&consumer, "/lossy");
+    let producer = SimpleDistributedQueue::new(&zk, "/lossy");
+    producer.offer(b"only once").await.unwrap();
+    producer.offer(b"second").await.unwrap();
+    let item = queue.claim().await.unwrap();
+    let lost = endpoint.drop_reply(1);
+    within(item.ack()).await.unwrap();
+    drop(lost);
+    assert_eq!(endpoint.stats().dropped_replies, 1, "the reply was lost");
+    // Taken exactly once: the next item is the second one, and nothing is left claimed.
+    assert_eq!(&within(queue.take()).await.unwrap()[..], b"second");
+    assert!(children(&zk, "/lossy").await.is_empty());
+    assert!(children(&zk, "/lossy-claims").await.is_empty());
+
+    // At most once, through `take` (claim, then the removal whose reply is lost).
+    producer.offer(b"third").await.unwrap();
+    // The take's reads and claim are requests 1 to 3; its removal is the 4th.
+    let lost = endpoint.drop_reply(4);
+    assert_eq!(&within(queue.take()).await.unwrap()[..], b"third");
+    drop(lost);
+    assert_eq!(endpoint.stats().dropped_replies, 2);
+    assert!(children(&zk, "/lossy").await.is_empty());
+}
+
+/// CURATOR-623: a consumer waiting through a long cut must still see items put meanwhile.
+#[tokio::test]
+async fn curator_623_a_waiting_consumer_takes_what_was_put_while_it_was_cut_off() {
+    let (zk, server) = client().await;
+    let (consumer, endpoint) = through(&server, "cut-consumer", ten_seconds()).await;
+    let queue = SimpleDistributedQueue::new(&consumer, "/cut");
+    let waiting = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.take().await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let cut = endpoint.blackhole();
+    endpoint.reset_all();
+    SimpleDistributedQueue::new(&zk, "/cut")
+        .offer(b"while cut")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(cut);
+    assert_eq!(&within(waiting).await.unwrap().unwrap()[..], b"while cut");
+}
+
+#[tokio::test]
+async fn kazoo_queue_priorities_come_first() {
+    let (zk, _server) = client().await;
+    let queue = KazooQueue::new(&zk, "/tasks");
+    queue.put(b"low", 200).await.unwrap();
+    queue.put(b"high", 1).await.unwrap();
+    queue.put(b"normal", 100).await.unwrap();
+    queue.put(b"normal 2", 100).await.unwrap();
+    let names = children(&zk, "/tasks").await;
+    assert!(
+        names.iter().any(|n| n.starts_with("entry-001-")),
+        "{names:?}"
+    );
+    let mut got = Vec::new();
+    while let Some(item) = queue.get().await.unwrap() {
+        got.push(item);
+    }
+    assert_eq!(got, [&b"high"[..], b"normal", b"normal 2", b"low"]);
+    assert!(matches!(
+        queue.put(b"x", 1000).await,
+        Err(Error::InvalidArgument(_))
+    ));
+}
+
+/// kazoo #366: two consumers race for one entry; `taken` ends empty.
+#[tokio::test]
+async fn locking_queue_consume_release_and_a_race_that_leaves_no_taken_node() {
+    let (zk, server) = client().await;
+    let queue = LockingQueue::new(&zk, "/lq");
+    queue.put_all(&[&b"a"[..], b"b"], 100).await.unwrap();
+    assert_eq!(children(&zk, "/lq/entries").await.len(), 2);
+    let first = queue.get(Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(&first.data()[..], b"a");
+    assert!(first.holds().await.unwrap());
+    let taken = children(&zk, "/lq/taken").await;
+    assert_eq!(taken, [first.name()]);
+    first.release().await.unwrap();
+    let again = queue.get(Duration::from_secs(1)).await.unwrap().unwrap();
+    assert_eq!(&again.data()[..], b"a");
+    again.ack().await.unwrap();
+
+    let (c1, c2) = (connect(&server).await, connect(&server).await);
+    let (q1, q2) = (LockingQueue::new(&c1, "/lq"), LockingQueue::new(&c2, "/lq"));
+    let wait = Duration::from_millis(300);
+    let (r1, r2) = tokio::join!(q1.get(wait), q2.get(wait));
+    let (r1, r2) = (r1.unwrap(), r2.unwrap());
+    assert!(r1.is_some() != r2.is_some(), "exactly one gets the entry");
+    for claimed in [r1, r2].into_iter().flatten() {
+        assert_eq!(&claimed.data()[..], b"b");
+        claimed.ack().await.unwrap();
+    }
+    assert!(children(&zk, "/lq/entries").await.is_empty());
+    assert!(children(&zk, "/lq/taken").await.is_empty());
+    assert_eq!(queue.len().await.unwrap(), 0);
+}
