@@ -158,6 +158,26 @@ impl DistributedQueue {
         self.engine.claim_next(None).await
     }
 
+    /// Claims up to `max` items at once, the first ones in order, waiting at most `timeout`
+    /// (forever: `None`) until there is one: their claims and reads go out together, so a
+    /// consumer that processes items side by side needs one round trip for many. Each is
+    /// acknowledged or given back on its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`](crate::Error::Timeout); the ZooKeeper errors;
+    /// [`Error::SessionEnded`](crate::Error::SessionEnded).
+    ///
+    /// ```no_run
+    /// # async fn _example(queue: zk_recipes::queue::DistributedQueue) -> zk_recipes::Result<()> {
+    /// let batch = queue.claim_batch(64, None).await?;
+    /// futures::future::try_join_all(batch.into_iter().map(|item| item.ack())).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn claim_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Claimed>> {
+        self.engine.claim_batch(timeout, max).await
+    }
+
     /// How many nodes the queue holds now (its depth).
     ///
     /// # Errors

@@ -86,17 +86,45 @@ impl Engine {
 
     /// Claims the first item of `names` that nobody else has.
     pub(crate) async fn claim_first(&self, names: Vec<String>) -> Result<Option<Claimed>> {
-        for name in names {
-            if let Some(claimed) = self.claim(&name).await? {
-                return Ok(Some(claimed));
+        Ok(self.claim_some(names, 1).await?.pop())
+    }
+
+    /// Claims up to `max` items of `names` at once: the claims and reads of a batch go out
+    /// together. Empty when every one of them is someone else's.
+    pub(crate) async fn claim_some(&self, names: Vec<String>, max: usize) -> Result<Vec<Claimed>> {
+        let max = max.max(1);
+        let mut names = names.into_iter().peekable();
+        while names.peek().is_some() {
+            let batch: Vec<String> = names.by_ref().take(max).collect();
+            let attempts = batch.iter().map(|name| self.claim(name));
+            let mut claimed = Vec::new();
+            for attempt in futures::future::join_all(attempts).await {
+                // A failure gives back what this batch claimed (each claim on drop).
+                if let Some(item) = attempt? {
+                    claimed.push(item);
+                }
+            }
+            if !claimed.is_empty() {
+                return Ok(claimed);
             }
         }
-        Ok(None)
+        Ok(Vec::new())
     }
 
     /// Claims an item, waiting until there is one, at most `timeout` (forever: `None`).
     /// After a reconnect the items are read again (CURATOR-623).
     pub(crate) async fn claim_next(&self, timeout: Option<Duration>) -> Result<Claimed> {
+        let mut batch = self.claim_batch(timeout, 1).await?;
+        batch.pop().ok_or(Error::Empty)
+    }
+
+    /// Claims up to `max` items, waiting until there is at least one, at most `timeout`
+    /// (forever: `None`). After a reconnect the items are read again (CURATOR-623).
+    pub(crate) async fn claim_batch(
+        &self,
+        timeout: Option<Duration>,
+        max: usize,
+    ) -> Result<Vec<Claimed>> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         loop {
             // Taken before the read, so that no reconnect after it is missed.
@@ -113,7 +141,8 @@ impl Engine {
                 Err(e) if e.is_connection_loss() => (Vec::new(), None),
                 Err(e) => return Err(zk(e)),
             };
-            if let Some(claimed) = self.claim_first(self.layout.order(children)).await? {
+            let claimed = self.claim_some(self.layout.order(children), max).await?;
+            if !claimed.is_empty() {
                 return Ok(claimed);
             }
             let changed = async {

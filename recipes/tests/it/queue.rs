@@ -271,3 +271,32 @@ async fn locking_queue_consume_release_and_a_race_that_leaves_no_taken_node() {
     assert!(children(&zk, "/lq/taken").await.is_empty());
     assert_eq!(queue.len().await.unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_batch_claims_the_first_items_at_once_and_each_is_settled_on_its_own() {
+    let (zk, server) = client().await;
+    let queue = DistributedQueue::new(&zk, "/batch");
+    for i in 0..5 {
+        queue.put(format!("item {i}").as_bytes()).await.unwrap();
+    }
+    let batch = queue.claim_batch(3, None).await.unwrap();
+    let got: Vec<Vec<Bytes>> = batch.iter().map(|c| c.items().unwrap()).collect();
+    assert_eq!(got, [[&b"item 0"[..]], [b"item 1"], [b"item 2"]]);
+    // Another consumer's batch gets the rest, not ours.
+    let other = DistributedQueue::new(&connect(&server).await, "/batch");
+    let rest = other.claim_batch(10, None).await.unwrap();
+    let rest: Vec<Vec<Bytes>> = rest.iter().map(|c| c.items().unwrap()).collect();
+    assert_eq!(rest, [[&b"item 3"[..]], [b"item 4"]]);
+    let mut batch = batch.into_iter();
+    batch.next().unwrap().ack().await.unwrap();
+    batch.next().unwrap().release().await.unwrap();
+    drop(batch);
+    assert_eq!(queue.len().await.unwrap(), 4);
+    // The released and the dropped item are claimable again (the drop's delete goes out
+    // on this session before the new claims).
+    let again = queue.claim_batch(10, None).await.unwrap();
+    let again: Vec<Vec<Bytes>> = again.iter().map(|c| c.items().unwrap()).collect();
+    assert_eq!(again, [[&b"item 1"[..]], [b"item 2"]]);
+    let timed_out = other.claim_batch(1, Some(Duration::from_millis(100))).await;
+    assert!(matches!(timed_out, Err(Error::Timeout(_))), "{timed_out:?}");
+}
