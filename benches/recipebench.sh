@@ -8,8 +8,7 @@
 # RB_CLIENT (the name, also the program's root znode /rb/NAME-<pid>) set.
 #
 # zkrs runs zk-recipebench on tokio's multi-thread runtime, zkrs_st on the current-thread
-# one (RB_RT=current). The queue workload is not written yet: it exits with status 3 and
-# shows as a failed run (see zk-recipebench's docs).
+# one (RB_RT=current).
 #
 # zk-recipebench is built as a small client service would ship it: without the `server`
 # feature (no zk-testkit, no TLS), with the `lean` profile (panic = abort, opt-level "s"),

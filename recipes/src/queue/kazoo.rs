@@ -62,6 +62,20 @@ impl KazooQueue {
         }
     }
 
+    /// Where claims go (`<path>-claims` unless set): one path per queue, the same for
+    /// every consumer of it.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) {
+    /// let queue = zk_recipes::queue::KazooQueue::new(&client, "/tasks").claims_path("/claims/jobs");
+    /// # drop(queue); }
+    /// ```
+    #[must_use]
+    pub fn claims_path(mut self, path: &str) -> Self {
+        self.engine.claims = path.into();
+        self
+    }
+
     /// Adds an item with a priority from 0 (first) to 999 (kazoo's default is 100).
     ///
     /// # Errors

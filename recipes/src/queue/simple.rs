@@ -52,6 +52,20 @@ impl SimpleDistributedQueue {
         }
     }
 
+    /// Where claims go (`<path>-claims` unless set): one path per queue, the same for
+    /// every consumer of it.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) {
+    /// let queue = zk_recipes::queue::SimpleDistributedQueue::new(&client, "/jobs").claims_path("/claims/jobs");
+    /// # drop(queue); }
+    /// ```
+    #[must_use]
+    pub fn claims_path(mut self, path: &str) -> Self {
+        self.engine.claims = path.into();
+        self
+    }
+
     /// Adds an item.
     ///
     /// # Errors

@@ -13,6 +13,7 @@ mod chaos_election;
 mod chaos_kit;
 mod chaos_node;
 mod chaos_partition;
+mod chaos_queue;
 mod counter;
 mod counter_regressions;
 mod election;

@@ -3,8 +3,8 @@
 //! library's that uses ZooKeeper's recipe: contenders are sequential children of the path,
 //! the lowest holds the lock or leads): [`mutex`], [`semaphore`], [`election`]; whether
 //! items shared out under per-item locks were worked on by one member at a time:
-//! [`partition`]; and whether a node that must exist once was ever duplicated:
-//! [`ephemerals`].
+//! [`partition`]; whether a node that must exist once was ever duplicated:
+//! [`ephemerals`]; and what became of every item of a queue: [`queue`].
 //!
 //! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
 //! multis that start with a `check` of its lock node and then write the protected
@@ -27,9 +27,11 @@ use crate::oracle::{TxnLog, TxnOp};
 
 mod nodes;
 mod partition;
+mod queue;
 
 pub use nodes::{NodesReport, ephemerals};
 pub use partition::{PartitionReport, partition};
+pub use queue::{QueueReport, queue};
 
 /// What [`mutex`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

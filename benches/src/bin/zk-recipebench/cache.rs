@@ -21,7 +21,7 @@ fn rss_mb() -> f64 {
 }
 
 /// The harness's 100-byte values: `prefix`, then `x`s.
-fn value(prefix: &str) -> Vec<u8> {
+pub(crate) fn value(prefix: &str) -> Vec<u8> {
     let mut v = prefix.as_bytes().to_vec();
     v.resize(100, b'x');
     v

@@ -33,6 +33,7 @@
 //! | `election_failover` | `RB_ELECTION_N` (3) participants, one session and one [`LeaderLatch`](zk_recipes::election::LeaderLatch) each, on `<root>/election`. `RB_FAILOVERS` (20) times: wait until all N are registered and exactly one live participant leads; mark it dead, take t0 and close its session (not the latch); the time runs until another participant's `await_leadership` returns. Then a replacement joins. A participant that starts leading while another live one leads is a double leader. | `failover_p50_ms`, `failover_mean_ms`, `failover_p99_ms`, `double_leaders` (must be 0) |
 //! | `cache_build` | Setup (not timed): `<root>/tree` with `RB_CACHE_PARENTS` (100) × `RB_CACHE_CHILDREN` (200) nodes of 100 bytes, created pipelined (`RB_WINDOW`, 256, in flight). A fresh session then starts a [`TreeCache`](zk_recipes::cache::TreeCache) (reads sent 64 to a `multi_read`); the time runs until its `Initialized` event. RSS (`VmRSS`) is read before the start and right after. Then `RB_CACHE_UPDATES` (1000) pipelined setData from the setup session, spread over all parents; the time runs until the cache has reported an update with the new data for every one. The cache and its session are closed before the pipelined teardown. | `cache_build_ms`, `cache_rss_mb`, `cache_nodes` (= 20,101), `cache_update_ms`, `cache_missed` (must be 0), and `cache_writes_ms`: when the last setData answered, the floor of `cache_update_ms` |
 //! | `lock_contended` | `RB_SESSIONS` (4) sessions × `RB_TASKS` (4) tokio tasks, one [`Mutex`](zk_recipes::lock::Mutex) each, all on `<root>/lock-c`, for `RB_CONTENDED_S` (10) s. Each loop: acquire; claim an in-process holder flag (a collision is a violation); increment an unguarded counter; check the flag is still ours and clear it; release. | `handoffs_per_s`, `violations` (must be 0), `cpu_us_per_handoff`, `lock_timeouts` |
+//! | `queue` | One producer session puts `RB_QUEUE_N` (5000) items of 100 bytes (an 8-digit index first) into a [`DistributedQueue`](zk_recipes::queue::DistributedQueue) on `<root>/queue` (Curator's layout and framing), `RB_WINDOW` (256) puts in flight; the time runs until every put answered. Then one consumer session claims up to `RB_QUEUE_BATCH` (64) items at once with [`claim_batch`](zk_recipes::queue::DistributedQueue::claim_batch) and acknowledges each ([`Claimed::ack`](zk_recipes::queue::Claimed::ack): at-least-once delivery, claims under `<root>/queue-locks`), until it has every item or none comes for 10 s; the time runs until the last acknowledgement. | `queue_put_ops`, `queue_take_ops`, `queue_lost`, `queue_dup` (both must be 0), `queue_left` (children left) |
 //! | `counter` | `RB_COUNTER_SESSIONS` (4) sessions, one tokio task and one started [`SharedCount`](zk_recipes::counter::SharedCount) each, on `<root>/counter`; `RB_COUNTER_N` (500) increments per task, all released at once. Each increment is Curator's compare-and-set loop: [`SharedCount::get_versioned`](zk_recipes::counter::SharedCount::get_versioned), then [`SharedCount::try_set`](zk_recipes::counter::SharedCount::try_set) of the value + 1 over that version, again until it succeeds (a lost race reads the count again inside `try_set`). The time runs from the release until every task is done. | `counter_ops` (increments/s), `counter_err` (\|final − expected\| + failed increments; must be 0), `counter_retries` (lost races) |
 //!
 //! In `lock_contended`, the counter is a plain load followed by a store, with a
@@ -52,14 +53,6 @@
 //! in `counter_err` and its task goes on with the next one; the final count is read from
 //! the node.
 //!
-//! # Workloads without a recipe yet
-//!
-//! zk-recipes has no queue recipe yet, so `queue` is skipped: the program says
-//! so on stderr and exits with status 3, without a `RESULT` line, and the harness shows
-//! n/a and lists the run as failed. It does not print a `RESULT` line with only `cpu_s`
-//! and `rss_mb`, because the harness adds the server's CPU during the run to every
-//! `RESULT` line, and that of a run that did nothing would read as a win.
-//!
 //! # Runtime
 //!
 //! `RB_RT=current` runs everything on tokio's current-thread runtime; by default it is the
@@ -75,11 +68,13 @@ mod cache;
 mod counter;
 mod election;
 mod lock;
+mod queue;
 
 use cache::cache_build;
 use counter::counter;
 use election::election_failover;
 use lock::{lock_contended, lock_uncontended};
+use queue::queue;
 
 /// The longest wait for one lock acquire.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -90,8 +85,6 @@ const CONTENDERS_TIMEOUT: Duration = Duration::from_secs(120);
 /// The longest wait for a session to close.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Exit status of a workload zk-recipes has no recipe for.
-const EXIT_SKIPPED: i32 = 3;
 /// Exit status of a usage error.
 const EXIT_USAGE: i32 = 2;
 
@@ -108,19 +101,19 @@ enum Workload {
     ElectionFailover,
     CacheBuild,
     Counter,
+    Queue,
 }
 
 impl Workload {
-    /// The workload named `name`: `Ok(None)` for one of the harness's workloads that
-    /// zk-recipes has no recipe for.
-    fn parse(name: &str) -> Result<Option<Self>, ()> {
+    /// The workload named `name`.
+    fn parse(name: &str) -> Result<Self, ()> {
         match name {
-            "lock_uncontended" => Ok(Some(Self::LockUncontended)),
-            "lock_contended" => Ok(Some(Self::LockContended)),
-            "election_failover" => Ok(Some(Self::ElectionFailover)),
-            "cache_build" => Ok(Some(Self::CacheBuild)),
-            "counter" => Ok(Some(Self::Counter)),
-            "queue" => Ok(None),
+            "lock_uncontended" => Ok(Self::LockUncontended),
+            "lock_contended" => Ok(Self::LockContended),
+            "election_failover" => Ok(Self::ElectionFailover),
+            "cache_build" => Ok(Self::CacheBuild),
+            "counter" => Ok(Self::Counter),
+            "queue" => Ok(Self::Queue),
             _ => Err(()),
         }
     }
@@ -132,6 +125,7 @@ impl Workload {
             Self::ElectionFailover => election_failover(setup, scale, report).await,
             Self::CacheBuild => cache_build(setup, scale, report).await,
             Self::Counter => counter(setup, scale, report).await,
+            Self::Queue => queue(setup, scale, report).await,
         }
     }
 }
@@ -251,7 +245,8 @@ async fn bench(hosts: String, workload: Workload, runtime: &'static str) -> Outc
     // The crates of the workspace share one version.
     println!(
         "VERSION zk-recipes {v}, zk-client {v} (Rust, tokio {runtime} runtime; lock::Mutex, \
-         election::LeaderLatch, cache::TreeCache, counter::SharedCount)",
+         election::LeaderLatch, cache::TreeCache, counter::SharedCount, \
+         queue::DistributedQueue[claimed, acked])",
         v = env!("CARGO_PKG_VERSION")
     );
     println!(
@@ -269,7 +264,7 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: zk-recipebench HOST:PORT WORKLOAD\n\
                  workloads: lock_uncontended lock_contended election_failover cache_build \
-                 counter (queue: skipped, exit 3)";
+                 counter queue";
     let (hosts, name) = match args.as_slice() {
         [flag] if flag == "-h" || flag == "--help" => {
             println!("{usage}");
@@ -282,11 +277,7 @@ fn main() {
         }
     };
     let workload = match Workload::parse(name) {
-        Ok(Some(workload)) => workload,
-        Ok(None) => {
-            eprintln!("zk-recipebench: {name}: zk-recipes has no recipe for it yet; skipped");
-            std::process::exit(EXIT_SKIPPED);
-        }
+        Ok(workload) => workload,
         Err(()) => {
             eprintln!("zk-recipebench: unknown workload {name}\n{usage}");
             std::process::exit(EXIT_USAGE);

@@ -1,0 +1,238 @@
+//! [`queue`]: what became of every item of a queue whose consumers put their effect in
+//! the transaction that removes the item (exactly-once processing).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use super::{sequence, transactions};
+use crate::oracle::{TxnLog, TxnOp};
+
+/// What [`queue`] found.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueueReport {
+    /// Items put (created under the items' path).
+    pub put: usize,
+    /// Items removed together with their effect: processed exactly once.
+    pub processed: usize,
+    /// Items still in the queue at the end of the log.
+    pub left: usize,
+    /// Items removed in a transaction without an effect: taken and lost to processing.
+    pub removed_without_effect: usize,
+    /// Effects committed without the removal of their item.
+    pub effects_without_removal: usize,
+    /// Item ids whose effect was committed more than once.
+    pub duplicated: usize,
+    /// Pairs of one producer's items claimed out of their put order (item `k + 1` first
+    /// claimed before item `k`).
+    pub inversions: usize,
+}
+
+impl QueueReport {
+    /// Whether nothing was lost, duplicated or reordered.
+    ///
+    /// ```
+    /// assert!(zk_testkit::check::QueueReport::default().is_safe());
+    /// ```
+    pub fn is_safe(&self) -> bool {
+        self.removed_without_effect == 0
+            && self.effects_without_removal == 0
+            && self.duplicated == 0
+            && self.inversions == 0
+    }
+}
+
+impl fmt::Display for QueueReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} put, {} processed, {} left; removed without effect {}, effects without removal {}, duplicated {}, FIFO inversions {}",
+            self.put,
+            self.processed,
+            self.left,
+            self.removed_without_effect,
+            self.effects_without_removal,
+            self.duplicated,
+            self.inversions
+        )
+    }
+}
+
+/// Checks a queue whose items are the sequential children of `items_path`, each holding
+/// an id `<producer>/<index>` as its data, whose claims are children of `claims_path`
+/// named after the item, and whose consumers commit their effect, a node
+/// `<effects_path>/<producer>-<index>`, in the transaction that deletes the item.
+///
+/// An item removed without its effect was lost to processing; an effect without a removal,
+/// or twice, was a duplicate. FIFO per producer: among one producer's items, the first
+/// claim of item `k + 1` must not come before that of item `k`.
+///
+/// ```
+/// let report = zk_testkit::check::queue(&zk_testkit::TxnLog::default(), "/q", "/q-claims", "/done");
+/// assert_eq!(report.put, 0);
+/// ```
+pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &str) -> QueueReport {
+    let items = format!("{}/", items_path.trim_end_matches('/'));
+    let claims = format!("{}/", claims_path.trim_end_matches('/'));
+    let effects = format!("{}/", effects_path.trim_end_matches('/'));
+    let child = |prefix: &str, path: &str| {
+        path.strip_prefix(prefix)
+            .filter(|n| !n.is_empty() && !n.contains('/'))
+            .map(str::to_owned)
+    };
+    let mut report = QueueReport::default();
+    // Item name → its id, while in the queue.
+    let mut live: HashMap<String, String> = HashMap::new();
+    // Producer → index → (item name, first claim zxid).
+    let mut by_producer: HashMap<String, BTreeMap<u64, (String, Option<i64>)>> = HashMap::new();
+    let mut name_to_key: HashMap<String, (String, u64)> = HashMap::new();
+    let mut effect_counts: HashMap<String, usize> = HashMap::new();
+    for txn in transactions(log) {
+        if txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. })) {
+            continue;
+        }
+        let zxid = txn[0].zxid;
+        let mut removed = Vec::new();
+        let mut effects_here = Vec::new();
+        for e in txn {
+            match &e.op {
+                TxnOp::Create { path, data, .. } => {
+                    if let Some(name) = child(&items, path).filter(|n| sequence(n).is_some()) {
+                        let id = String::from_utf8_lossy(data).into_owned();
+                        report.put += 1;
+                        if let Some((producer, index)) = id.split_once('/') {
+                            if let Ok(index) = index.parse::<u64>() {
+                                by_producer
+                                    .entry(producer.to_owned())
+                                    .or_default()
+                                    .insert(index, (name.clone(), None));
+                                name_to_key.insert(name.clone(), (producer.to_owned(), index));
+                            }
+                        }
+                        live.insert(name, id);
+                    } else if let Some(name) = child(&claims, path) {
+                        if let Some((producer, index)) = name_to_key.get(&name) {
+                            if let Some(entry) =
+                                by_producer.get_mut(producer).and_then(|m| m.get_mut(index))
+                            {
+                                entry.1.get_or_insert(zxid);
+                            }
+                        }
+                    } else if let Some(effect) = child(&effects, path) {
+                        effects_here.push(effect);
+                    }
+                }
+                TxnOp::Delete { path } => {
+                    if let Some(name) = child(&items, path) {
+                        if let Some(id) = live.remove(&name) {
+                            removed.push(id);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        for effect in &effects_here {
+            *effect_counts.entry(effect.clone()).or_default() += 1;
+        }
+        for id in &removed {
+            let effect = id.replace('/', "-");
+            match effects_here.iter().position(|e| *e == effect) {
+                Some(at) => {
+                    effects_here.swap_remove(at);
+                    report.processed += 1;
+                }
+                None => report.removed_without_effect += 1,
+            }
+        }
+        report.effects_without_removal += effects_here.len();
+    }
+    report.left = live.len();
+    report.duplicated = effect_counts.values().filter(|n| **n > 1).count();
+    for items in by_producer.values() {
+        let claims: Vec<Option<i64>> = items.values().map(|(_, first)| *first).collect();
+        for pair in claims.windows(2) {
+            if let [Some(earlier), Some(later)] = pair {
+                if later < earlier {
+                    report.inversions += 1;
+                }
+            }
+        }
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oracle::{NodeKind, TxnEvent};
+
+    fn event(zxid: i64, index: u32, op: TxnOp) -> TxnEvent {
+        TxnEvent {
+            zxid,
+            index,
+            session: 1,
+            cxid: 0,
+            time_ms: 0,
+            op,
+        }
+    }
+
+    fn create(zxid: i64, index: u32, path: &str, data: &str) -> TxnEvent {
+        let (data, kind) = (data.as_bytes().to_vec(), NodeKind::Persistent);
+        event(
+            zxid,
+            index,
+            TxnOp::Create {
+                path: path.into(),
+                data,
+                kind,
+            },
+        )
+    }
+
+    fn delete(zxid: i64, index: u32, path: &str) -> TxnEvent {
+        event(zxid, index, TxnOp::Delete { path: path.into() })
+    }
+
+    /// Producer p puts items 0 and 1; a consumer claims and processes both in order.
+    fn history() -> Vec<TxnEvent> {
+        vec![
+            create(1, 0, "/q/qn-0000000000", "p/0"),
+            create(2, 0, "/q/qn-0000000001", "p/1"),
+            create(3, 0, "/c/qn-0000000000", ""),
+            create(4, 0, "/c/qn-0000000001", ""),
+            delete(5, 0, "/q/qn-0000000000"),
+            delete(5, 1, "/c/qn-0000000000"),
+            create(5, 2, "/done/p-0", ""),
+            delete(6, 0, "/q/qn-0000000001"),
+            delete(6, 1, "/c/qn-0000000001"),
+            create(6, 2, "/done/p-1", ""),
+        ]
+    }
+
+    #[test]
+    fn a_clean_history_is_safe() {
+        let report = queue(&TxnLog::from_events(history()), "/q", "/c", "/done");
+        assert!(report.is_safe(), "{report}");
+        assert_eq!((report.put, report.processed, report.left), (2, 2, 0));
+    }
+
+    #[test]
+    fn a_lost_item_an_extra_effect_and_an_inversion_are_found() {
+        let mut events = history();
+        // Item 1 removed without its effect; item 0's effect committed again alone.
+        events.retain(|e| !(e.zxid == 6 && e.index == 2));
+        events.push(create(7, 0, "/done/p-0", ""));
+        // The claims in the other order.
+        events[2].zxid = 4;
+        events[3].zxid = 3;
+        events.sort_by_key(|e| (e.zxid, e.index));
+        let report = queue(&TxnLog::from_events(events), "/q", "/c", "/done");
+        assert_eq!(report.removed_without_effect, 1, "{report}");
+        assert_eq!(report.effects_without_removal, 1, "{report}");
+        assert_eq!(report.duplicated, 1, "{report}");
+        assert_eq!(report.inversions, 1, "{report}");
+        assert!(!report.is_safe());
+    }
+}
