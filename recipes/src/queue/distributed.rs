@@ -66,7 +66,37 @@ impl DistributedQueue {
         self
     }
 
-    /// Adds one item.
+    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
+    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) {
+    /// let queue = zk_recipes::queue::DistributedQueue::new(&client, "/orders").max_items(1000);
+    /// # drop(queue); }
+    /// ```
+    #[must_use]
+    pub fn max_items(mut self, max: usize) -> Self {
+        self.engine.max_items = Some(max.max(1));
+        self
+    }
+
+    /// The queue's depth now, then again after each change of its items (a monitoring
+    /// stream); it ends after an error once the session has ended.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn _example(queue: zk_recipes::queue::DistributedQueue) {
+    /// let mut depths = std::pin::pin!(queue.depths());
+    /// while let Some(Ok(depth)) = depths.next().await {
+    ///     println!("{depth} waiting");
+    /// }
+    /// # }
+    /// ```
+    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
+        self.engine.depths()
+    }
+
+    /// Adds one item (once there is room, in a bounded queue).
     ///
     /// # Errors
     ///
@@ -97,7 +127,8 @@ impl DistributedQueue {
     /// # Ok(()) }
     /// ```
     pub async fn put_many<I: AsRef<[u8]>>(&self, items: &[I]) -> Result<()> {
-        self.engine.put(&framing::encode(items), 0).await.map(drop)
+        let data = framing::encode(items);
+        self.engine.put_within(&data, 0, None).await.map(drop)
     }
 
     /// Takes the first node's items, waiting for one: at most once (see

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use zk_client::{Client, CreateMode, CreateOptions, Error as ZkError};
+use futures::{Stream, StreamExt as _};
+use zk_client::{Client, CreateMode, CreateOptions, Error as ZkError, OneshotWatcher};
 
 use super::claimed::Claimed;
 use super::layout::Layout;
@@ -23,6 +24,8 @@ pub(crate) struct Engine {
     pub(crate) layout: Layout,
     /// The data of our claims.
     pub(crate) id: Arc<str>,
+    /// At most this many items: a put waits while the queue is full.
+    pub(crate) max_items: Option<usize>,
 }
 
 impl Engine {
@@ -39,7 +42,85 @@ impl Engine {
             claims: claims.into(),
             layout,
             id: id.into(),
+            max_items: None,
         }
+    }
+
+    /// Creates an item once the queue has room, waiting at most `timeout` for it (forever:
+    /// `None`); its name. A put whose reply is lost is an error ([`Error::Zk`] with
+    /// `ConnectionLoss`): it may have been made, and is not made twice.
+    pub(crate) async fn put_within(
+        &self,
+        data: &[u8],
+        priority: u16,
+        timeout: Option<Duration>,
+    ) -> Result<String> {
+        if let Some(max) = self.max_items {
+            self.wait_for_room(max, timeout).await?;
+        }
+        self.put(data, priority).await
+    }
+
+    /// Waits until the queue holds fewer than `max` items.
+    async fn wait_for_room(&self, max: usize, timeout: Option<Duration>) -> Result<()> {
+        let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+        let mut depths = std::pin::pin!(self.depths());
+        loop {
+            let next = depths.next();
+            let depth = match deadline {
+                Some(at) => tokio::time::timeout_at(at, next)
+                    .await
+                    .map_err(|_| Error::Timeout(timeout.unwrap_or_default()))?,
+                None => next.await,
+            };
+            match depth {
+                Some(Ok(depth)) if depth < max => return Ok(()),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e),
+                None => return Err(Error::Closed),
+            }
+        }
+    }
+
+    /// The queue's depth now, then again after every change of its items, until the
+    /// session ends (an error, then the end).
+    pub(crate) fn depths(&self) -> impl Stream<Item = Result<usize>> + Send + 'static + use<> {
+        let engine = self.clone();
+        futures::stream::unfold(
+            (engine, None::<OneshotWatcher>, false),
+            |(engine, changed, over)| async move {
+                if over {
+                    return None;
+                }
+                if let Some(changed) = changed {
+                    let _ = changed.await;
+                }
+                loop {
+                    match engine.client.get_children_and_watch(&engine.items).await {
+                        Ok((children, _, changed)) => {
+                            let depth = engine.layout.order(children).len();
+                            return Some((Ok(depth), (engine, Some(changed), false)));
+                        }
+                        Err(ZkError::NoNode(_)) => {
+                            match engine.client.exists_and_watch(&engine.items).await {
+                                Ok((Some(_), _)) => {}
+                                Ok((None, created)) => {
+                                    return Some((Ok(0), (engine, Some(created), false)));
+                                }
+                                Err(e) if e.is_connection_loss() => {}
+                                Err(e) => return Some((Err(zk(e)), (engine, None, true))),
+                            }
+                        }
+                        Err(e) if e.is_connection_loss() => {
+                            if let Err(e) = wait_connected(&engine.client).await {
+                                return Some((Err(e), (engine, None, true)));
+                            }
+                        }
+                        Err(e) => return Some((Err(zk(e)), (engine, None, true))),
+                    }
+                }
+            },
+        )
     }
 
     /// Creates an item; its name. A put whose reply is lost is an error

@@ -76,6 +76,36 @@ impl KazooQueue {
         self
     }
 
+    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
+    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) {
+    /// let queue = zk_recipes::queue::KazooQueue::new(&client, "/tasks").max_items(1000);
+    /// # drop(queue); }
+    /// ```
+    #[must_use]
+    pub fn max_items(mut self, max: usize) -> Self {
+        self.engine.max_items = Some(max.max(1));
+        self
+    }
+
+    /// The queue's depth now, then again after each change of its items (a monitoring
+    /// stream); it ends after an error once the session has ended.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn _example(queue: zk_recipes::queue::KazooQueue) {
+    /// let mut depths = std::pin::pin!(queue.depths());
+    /// while let Some(Ok(depth)) = depths.next().await {
+    ///     println!("{depth} waiting");
+    /// }
+    /// # }
+    /// ```
+    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
+        self.engine.depths()
+    }
+
     /// Adds an item with a priority from 0 (first) to 999 (kazoo's default is 100).
     ///
     /// # Errors
@@ -90,7 +120,7 @@ impl KazooQueue {
     /// ```
     pub async fn put(&self, data: &[u8], priority: u16) -> Result<()> {
         check_priority(priority)?;
-        self.engine.put(data, priority).await.map(drop)
+        self.engine.put_within(data, priority, None).await.map(drop)
     }
 
     /// Takes the first item, or `None` at once when there is none (kazoo's `get`).
@@ -171,6 +201,36 @@ impl LockingQueue {
         }
     }
 
+    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
+    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) {
+    /// let queue = zk_recipes::queue::LockingQueue::new(&client, "/work").max_items(1000);
+    /// # drop(queue); }
+    /// ```
+    #[must_use]
+    pub fn max_items(mut self, max: usize) -> Self {
+        self.engine.max_items = Some(max.max(1));
+        self
+    }
+
+    /// The queue's depth now, then again after each change of its items (a monitoring
+    /// stream); it ends after an error once the session has ended.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn _example(queue: zk_recipes::queue::LockingQueue) {
+    /// let mut depths = std::pin::pin!(queue.depths());
+    /// while let Some(Ok(depth)) = depths.next().await {
+    ///     println!("{depth} waiting");
+    /// }
+    /// # }
+    /// ```
+    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
+        self.engine.depths()
+    }
+
     /// Adds an item with a priority from 0 (first) to 999.
     ///
     /// # Errors
@@ -184,7 +244,7 @@ impl LockingQueue {
     /// ```
     pub async fn put(&self, data: &[u8], priority: u16) -> Result<()> {
         check_priority(priority)?;
-        self.engine.put(data, priority).await.map(drop)
+        self.engine.put_within(data, priority, None).await.map(drop)
     }
 
     /// Adds several items in one transaction, all with one priority (kazoo's `put_all`).

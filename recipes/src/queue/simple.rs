@@ -66,7 +66,37 @@ impl SimpleDistributedQueue {
         self
     }
 
-    /// Adds an item.
+    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
+    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
+    ///
+    /// ```no_run
+    /// # fn _example(client: zk_client::Client) {
+    /// let queue = zk_recipes::queue::SimpleDistributedQueue::new(&client, "/jobs").max_items(1000);
+    /// # drop(queue); }
+    /// ```
+    #[must_use]
+    pub fn max_items(mut self, max: usize) -> Self {
+        self.engine.max_items = Some(max.max(1));
+        self
+    }
+
+    /// The queue's depth now, then again after each change of its items (a monitoring
+    /// stream); it ends after an error once the session has ended.
+    ///
+    /// ```no_run
+    /// use futures::StreamExt;
+    /// # async fn _example(queue: zk_recipes::queue::SimpleDistributedQueue) {
+    /// let mut depths = std::pin::pin!(queue.depths());
+    /// while let Some(Ok(depth)) = depths.next().await {
+    ///     println!("{depth} waiting");
+    /// }
+    /// # }
+    /// ```
+    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
+        self.engine.depths()
+    }
+
+    /// Adds an item (once there is room, in a bounded queue).
     ///
     /// # Errors
     ///
@@ -79,7 +109,25 @@ impl SimpleDistributedQueue {
     /// # Ok(()) }
     /// ```
     pub async fn offer(&self, data: &[u8]) -> Result<()> {
-        self.engine.put(data, 0).await.map(drop)
+        self.engine.put_within(data, 0, None).await.map(drop)
+    }
+
+    /// [`offer`](Self::offer), waiting at most `timeout` for room in a bounded queue.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the queue stayed full; as [`offer`](Self::offer).
+    ///
+    /// ```no_run
+    /// # async fn _example(queue: zk_recipes::queue::SimpleDistributedQueue) -> zk_recipes::Result<()> {
+    /// queue.offer_timeout(b"job", std::time::Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn offer_timeout(&self, data: &[u8], timeout: Duration) -> Result<()> {
+        self.engine
+            .put_within(data, 0, Some(timeout))
+            .await
+            .map(drop)
     }
 
     /// Takes the first item, or `None` at once when there is none.

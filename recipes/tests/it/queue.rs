@@ -300,3 +300,39 @@ async fn a_batch_claims_the_first_items_at_once_and_each_is_settled_on_its_own()
     let timed_out = other.claim_batch(1, Some(Duration::from_millis(100))).await;
     assert!(matches!(timed_out, Err(Error::Timeout(_))), "{timed_out:?}");
 }
+
+/// Reads `depths` until it says `depth`.
+async fn until_depth<S>(depths: &mut S, depth: usize)
+where
+    S: futures::Stream<Item = zk_recipes::Result<usize>> + Unpin,
+{
+    use futures::StreamExt as _;
+    within(async {
+        while depths.next().await.expect("depths go on").unwrap() != depth {}
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bounded_queue_waits_for_room_and_its_depth_is_followed() {
+    let (zk, _server) = client().await;
+    let queue = SimpleDistributedQueue::new(&zk, "/bounded").max_items(2);
+    let mut depths = Box::pin(queue.depths());
+    until_depth(&mut depths, 0).await;
+    queue.offer(b"1").await.unwrap();
+    queue.offer(b"2").await.unwrap();
+    until_depth(&mut depths, 2).await;
+    let full = queue.offer_timeout(b"3", Duration::from_millis(200)).await;
+    assert!(matches!(full, Err(Error::Timeout(_))), "{full:?}");
+    let waiting = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.offer(b"3").await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!waiting.is_finished(), "a full queue makes the put wait");
+    assert_eq!(queue.poll().await.unwrap().as_deref(), Some(&b"1"[..]));
+    within(waiting).await.unwrap().unwrap();
+    until_depth(&mut depths, 2).await;
+    assert_eq!(queue.len().await.unwrap(), 2);
+    assert_eq!(queue.peek().await.unwrap().as_deref(), Some(&b"2"[..]));
+}
