@@ -55,6 +55,7 @@
 //! | [`membership::ShallowParty`] | none | `ShallowParty` | `<path>/{hex}-<identifier>` (E) |
 //! | [`queue::SimpleDistributedQueue`] | `SimpleDistributedQueue` | none | `<path>/qn-{seq}` (PS), raw bytes |
 //! | [`queue::DistributedQueue`] | `DistributedQueue` (with `lockPath`) | none | `<path>/queue-{seq}` (PS), Curator's item framing; claims `<lock path>/<item>` (E) |
+//! | [`queue::DistributedPriorityQueue`], [`queue::DistributedDelayQueue`], [`queue::DistributedIdQueue`] | the same names | none | `queue-{1\|0}{priority:08X}{seq}`, `queue-\|{epoch ms:08X}\|{seq}`, `queue-\|{id}\|{seq}` |
 //! | [`queue::KazooQueue`], [`queue::LockingQueue`] | none | `Queue`, `LockingQueue` | `<path>/entry-{priority:03}-{seq}` (PS); locking: `<path>/entries/…` and `<path>/taken/<entry>` (E) |
 //! | [`partition::Partitioner`] | none | `SetPartitioner` | `<path>/party/{hex}-<identifier>` (E, a `ShallowParty`), `<path>/locks/<item>/{hex}__lock__{seq}` (ES, a kazoo `Lock`) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |

@@ -10,7 +10,7 @@ use zk_client::Client;
 use super::claimed::Claimed;
 use super::engine::Engine;
 use super::framing;
-use super::layout::Layout;
+use super::layout::{Layout, Order};
 use crate::error::{Error, Result};
 use crate::protected::join;
 
@@ -46,11 +46,27 @@ impl DistributedQueue {
     /// # drop(queue); }
     /// ```
     pub fn new(client: &Client, path: &str) -> Self {
+        Self::of(client, path, Order::Fifo)
+    }
+
+    /// A member of Curator's family at `path`.
+    pub(crate) fn of(client: &Client, path: &str, order: Order) -> Self {
         let locks = format!("{}-locks", path.trim_end_matches('/'));
         let id = Uuid::new_v4().simple().to_string();
         Self {
-            engine: Engine::new(client, path, &locks, Layout::Curator, id),
+            engine: Engine::new(client, path, &locks, Layout::Curator(order), id),
         }
+    }
+
+    /// Puts `items` framed in one node named `name` (and the sequence).
+    pub(crate) async fn put_named<I: AsRef<[u8]>>(&self, items: &[I], name: &str) -> Result<()> {
+        let data = framing::encode(items);
+        self.engine.put_within(&data, name, None).await.map(drop)
+    }
+
+    /// Removes the items whose name `which` accepts; how many.
+    pub(crate) async fn remove_where(&self, which: impl Fn(&str) -> bool) -> Result<usize> {
+        self.engine.remove_where(which).await
     }
 
     /// Where claims go: Curator's `lockPath` (`QueueBuilder.lockPath`).
@@ -109,8 +125,29 @@ impl DistributedQueue {
     /// # Ok(()) }
     /// ```
     pub async fn put(&self, item: &[u8]) -> Result<()> {
+        let data = framing::encode(&[item]);
         self.engine
-            .put(&framing::encode(&[item]), 0)
+            .put_within(&data, "queue-", None)
+            .await
+            .map(drop)
+    }
+
+    /// [`put`](Self::put), waiting at most `timeout` for room in a bounded queue (Curator's
+    /// `put(item, maxWait, unit)`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Timeout`] when the queue stayed full; as [`put`](Self::put).
+    ///
+    /// ```no_run
+    /// # async fn _example(queue: zk_recipes::queue::DistributedQueue) -> zk_recipes::Result<()> {
+    /// queue.put_timeout(b"order", std::time::Duration::from_secs(1)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn put_timeout(&self, item: &[u8], timeout: Duration) -> Result<()> {
+        let data = framing::encode(&[item]);
+        self.engine
+            .put_within(&data, "queue-", Some(timeout))
             .await
             .map(drop)
     }
@@ -128,7 +165,10 @@ impl DistributedQueue {
     /// ```
     pub async fn put_many<I: AsRef<[u8]>>(&self, items: &[I]) -> Result<()> {
         let data = framing::encode(items);
-        self.engine.put_within(&data, 0, None).await.map(drop)
+        self.engine
+            .put_within(&data, "queue-", None)
+            .await
+            .map(drop)
     }
 
     /// Takes the first node's items, waiting for one: at most once (see

@@ -52,13 +52,13 @@ impl Engine {
     pub(crate) async fn put_within(
         &self,
         data: &[u8],
-        priority: u16,
+        name: &str,
         timeout: Option<Duration>,
     ) -> Result<String> {
         if let Some(max) = self.max_items {
             self.wait_for_room(max, timeout).await?;
         }
-        self.put(data, priority).await
+        self.put(data, name).await
     }
 
     /// Waits until the queue holds fewer than `max` items.
@@ -98,7 +98,7 @@ impl Engine {
                 loop {
                     match engine.client.get_children_and_watch(&engine.items).await {
                         Ok((children, _, changed)) => {
-                            let depth = engine.layout.order(children).len();
+                            let depth = engine.layout.order(children, u64::MAX).len();
                             return Some((Ok(depth), (engine, Some(changed), false)));
                         }
                         Err(ZkError::NoNode(_)) => {
@@ -125,8 +125,8 @@ impl Engine {
 
     /// Creates an item; its name. A put whose reply is lost is an error
     /// ([`Error::Zk`] with `ConnectionLoss`): it may have been made, and is not made twice.
-    pub(crate) async fn put(&self, data: &[u8], priority: u16) -> Result<String> {
-        let path = join(&self.items, &self.layout.put_name(priority));
+    pub(crate) async fn put(&self, data: &[u8], name: &str) -> Result<String> {
+        let path = join(&self.items, name);
         let options = CreateOptions::new(CreateMode::PersistentSequential);
         let mut made_parents = false;
         loop {
@@ -141,11 +141,16 @@ impl Engine {
         }
     }
 
-    /// The items now, first to take first (none when the path does not exist).
+    /// The items due now, first to take first (none when the path does not exist).
     pub(crate) async fn items(&self) -> Result<Vec<String>> {
+        self.items_at(now_ms()).await
+    }
+
+    /// The items due at `now_ms`, first to take first.
+    pub(crate) async fn items_at(&self, now_ms: u64) -> Result<Vec<String>> {
         loop {
             match self.client.get_children(&self.items).await {
-                Ok((children, _)) => return Ok(self.layout.order(children)),
+                Ok((children, _)) => return Ok(self.layout.order(children, now_ms)),
                 Err(ZkError::NoNode(_)) => return Ok(Vec::new()),
                 Err(e) if e.is_connection_loss() => wait_connected(&self.client).await?,
                 Err(e) => return Err(zk(e)),
@@ -222,10 +227,21 @@ impl Engine {
                 Err(e) if e.is_connection_loss() => (Vec::new(), None),
                 Err(e) => return Err(zk(e)),
             };
-            let claimed = self.claim_some(self.layout.order(children), max).await?;
+            let now = now_ms();
+            let due = self.layout.next_due(&children, now);
+            let claimed = self
+                .claim_some(self.layout.order(children, now), max)
+                .await?;
             if !claimed.is_empty() {
                 return Ok(claimed);
             }
+            // A delayed item that falls due wakes the wait as a change would.
+            let falls_due = async {
+                match due {
+                    Some(at) => tokio::time::sleep(Duration::from_millis(at - now)).await,
+                    None => std::future::pending().await,
+                }
+            };
             let changed = async {
                 match changed {
                     Some(changed) => {
@@ -249,6 +265,7 @@ impl Engine {
             };
             tokio::select! {
                 () = changed => {}
+                () = falls_due => {}
                 () = reconnected => {}
                 () = expired => {
                     return Err(Error::Timeout(timeout.unwrap_or_default()));
@@ -350,6 +367,25 @@ impl Engine {
         Ok(None)
     }
 
+    /// Removes every item whose name `keep` accepts (at most once each, as takes are);
+    /// how many were removed.
+    pub(crate) async fn remove_where(&self, keep: impl Fn(&str) -> bool) -> Result<usize> {
+        let mut removed = 0;
+        for name in self.items_at(u64::MAX).await? {
+            if !keep(&name) {
+                continue;
+            }
+            if let Some(claimed) = self.claim_first(vec![name]).await? {
+                match claimed.remove().await {
+                    Ok(_) => removed += 1,
+                    Err(Error::Zk(ZkError::NoNode(_))) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Takes an item (at most once), waiting at most `timeout` (forever: `None`).
     pub(crate) async fn take_next(&self, timeout: Option<Duration>) -> Result<Bytes> {
         loop {
@@ -362,6 +398,13 @@ impl Engine {
             }
         }
     }
+}
+
+/// Milliseconds since the Unix epoch, on this machine's clock (delay queues).
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// The last segment of a path.

@@ -9,7 +9,7 @@ use zk_client::{Client, CreateMode, CreateOptions};
 
 use super::claimed::Claimed;
 use super::engine::Engine;
-use super::layout::Layout;
+use super::layout::{Layout, kazoo_name};
 use crate::error::{Error, Result, zk};
 use crate::protected::{join, make_parents};
 
@@ -120,7 +120,10 @@ impl KazooQueue {
     /// ```
     pub async fn put(&self, data: &[u8], priority: u16) -> Result<()> {
         check_priority(priority)?;
-        self.engine.put_within(data, priority, None).await.map(drop)
+        self.engine
+            .put_within(data, &kazoo_name(priority), None)
+            .await
+            .map(drop)
     }
 
     /// Takes the first item, or `None` at once when there is none (kazoo's `get`).
@@ -244,7 +247,10 @@ impl LockingQueue {
     /// ```
     pub async fn put(&self, data: &[u8], priority: u16) -> Result<()> {
         check_priority(priority)?;
-        self.engine.put_within(data, priority, None).await.map(drop)
+        self.engine
+            .put_within(data, &kazoo_name(priority), None)
+            .await
+            .map(drop)
     }
 
     /// Adds several items in one transaction, all with one priority (kazoo's `put_all`).
@@ -260,7 +266,7 @@ impl LockingQueue {
     /// ```
     pub async fn put_all<I: AsRef<[u8]>>(&self, items: &[I], priority: u16) -> Result<()> {
         check_priority(priority)?;
-        let path = join(&self.engine.items, &Layout::Kazoo.put_name(priority));
+        let path = join(&self.engine.items, &kazoo_name(priority));
         let options = CreateOptions::new(CreateMode::PersistentSequential);
         let client = &self.engine.client;
         let mut made_parents = false;

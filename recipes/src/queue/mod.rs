@@ -4,6 +4,9 @@
 //! |---|---|---|---|
 //! | [`SimpleDistributedQueue`] | `SimpleDistributedQueue` | none | `<path>/qn-{seq}` (PS), raw bytes |
 //! | [`DistributedQueue`] | `DistributedQueue` (with `lockPath`) | none | `<path>/queue-{seq}` (PS), Curator's item framing; claims `<lock path>/<item>` (E) |
+//! | [`DistributedPriorityQueue`] | `DistributedPriorityQueue` | none | `<path>/queue-{1\|0}{priority:08X}{seq}`, lowest priority first |
+//! | [`DistributedDelayQueue`] | `DistributedDelayQueue` | none | `<path>/queue-\|{epoch ms:08X}\|{seq}`, each once due |
+//! | [`DistributedIdQueue`] | `DistributedIdQueue` | none | `<path>/queue-\|{id}\|{seq}`, in order; removable by id |
 //! | [`KazooQueue`] | none | `Queue` | `<path>/entry-{priority:03}-{seq}` (PS), raw bytes |
 //! | [`LockingQueue`] | none | `LockingQueue` | `<path>/entries/entry-{priority:03}-{seq}` (PS); claims `<path>/taken/<entry>` (E, data = consumer id) |
 //!
@@ -44,6 +47,7 @@
 //! ```
 
 mod claimed;
+mod curator_family;
 mod distributed;
 mod engine;
 mod framing;
@@ -52,6 +56,7 @@ mod layout;
 mod simple;
 
 pub use claimed::Claimed;
+pub use curator_family::{DistributedDelayQueue, DistributedIdQueue, DistributedPriorityQueue};
 pub use distributed::DistributedQueue;
 pub use kazoo::{KazooQueue, LockingQueue};
 pub use simple::SimpleDistributedQueue;

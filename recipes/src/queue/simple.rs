@@ -109,7 +109,7 @@ impl SimpleDistributedQueue {
     /// # Ok(()) }
     /// ```
     pub async fn offer(&self, data: &[u8]) -> Result<()> {
-        self.engine.put_within(data, 0, None).await.map(drop)
+        self.engine.put_within(data, "qn-", None).await.map(drop)
     }
 
     /// [`offer`](Self::offer), waiting at most `timeout` for room in a bounded queue.
@@ -125,7 +125,7 @@ impl SimpleDistributedQueue {
     /// ```
     pub async fn offer_timeout(&self, data: &[u8], timeout: Duration) -> Result<()> {
         self.engine
-            .put_within(data, 0, Some(timeout))
+            .put_within(data, "qn-", Some(timeout))
             .await
             .map(drop)
     }

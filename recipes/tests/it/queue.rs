@@ -307,10 +307,7 @@ where
     S: futures::Stream<Item = zk_recipes::Result<usize>> + Unpin,
 {
     use futures::StreamExt as _;
-    within(async {
-        while depths.next().await.expect("depths go on").unwrap() != depth {}
-    })
-    .await;
+    within(async { while depths.next().await.expect("depths go on").unwrap() != depth {} }).await;
 }
 
 #[tokio::test]
@@ -335,4 +332,63 @@ async fn a_bounded_queue_waits_for_room_and_its_depth_is_followed() {
     until_depth(&mut depths, 2).await;
     assert_eq!(queue.len().await.unwrap(), 2);
     assert_eq!(queue.peek().await.unwrap().as_deref(), Some(&b"2"[..]));
+}
+
+#[tokio::test]
+async fn curator_priority_delay_and_id_queues() {
+    use std::time::{Instant, SystemTime};
+    use zk_recipes::queue::{DistributedDelayQueue, DistributedIdQueue, DistributedPriorityQueue};
+
+    let (zk, _server) = client().await;
+    let priorities = DistributedPriorityQueue::new(&zk, "/prio");
+    for (item, priority) in [
+        (&b"ten"[..], 10),
+        (b"minus one", -1),
+        (b"zero", 0),
+        (b"ten again", 10),
+    ] {
+        priorities.put(item, priority).await.unwrap();
+    }
+    let names = children(&zk, "/prio").await;
+    assert!(
+        names.iter().any(|n| n.starts_with("queue-0FFFFFFFF")),
+        "{names:?}"
+    );
+    let mut order = Vec::new();
+    for _ in 0..4 {
+        order.extend(priorities.take().await.unwrap());
+    }
+    assert_eq!(order, [&b"minus one"[..], b"zero", b"ten", b"ten again"]);
+
+    let delays = DistributedDelayQueue::new(&zk, "/delay");
+    let start = Instant::now();
+    delays
+        .put(b"later", SystemTime::now() + Duration::from_millis(800))
+        .await
+        .unwrap();
+    delays.put(b"now", SystemTime::now()).await.unwrap();
+    assert_eq!(delays.len().await.unwrap(), 1, "only one is due");
+    assert_eq!(delays.take().await.unwrap(), [&b"now"[..]]);
+    assert_eq!(within(delays.take()).await.unwrap(), [&b"later"[..]]);
+    assert!(
+        start.elapsed() >= Duration::from_millis(700),
+        "{:?}",
+        start.elapsed()
+    );
+
+    let ids = DistributedIdQueue::new(&zk, "/ids");
+    ids.put(b"a1", "a").await.unwrap();
+    ids.put(b"b1", "b/x").await.unwrap();
+    ids.put(b"a2", "a").await.unwrap();
+    let names = children(&zk, "/ids").await;
+    assert!(
+        names.iter().any(|n| n.starts_with("queue-|b_x|")),
+        "{names:?}"
+    );
+    assert_eq!(ids.remove("a").await.unwrap(), 2);
+    assert_eq!(ids.take().await.unwrap(), [&b"b1"[..]]);
+    assert!(matches!(
+        ids.put(b"x", "").await,
+        Err(Error::InvalidArgument(_))
+    ));
 }
