@@ -13,7 +13,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use zk_client::{Client, CreateOptions};
-use zk_recipes::queue::{DistributedQueue, KazooQueue, LockingQueue, SimpleDistributedQueue};
+use zk_recipes::queue::{
+    Claimed, DistributedQueue, KazooQueue, LockingQueue, SimpleDistributedQueue,
+};
 
 use crate::peers::{self, Finished, Program, Running, Spawn};
 use crate::support::{children, connect, init_logging, until_empty, within};
@@ -615,4 +617,120 @@ async fn interop_distributed_queue_lock_path_shared_with_curator_consumers() {
     }
     producer.close().await;
     admin.close().await;
+}
+
+/// How long a producer peer waits between its two puts in the reaping cases: well past
+/// the container check interval (1 s) of the server with extended types.
+const REAP_WAIT: Duration = Duration::from_millis(3000);
+
+/// Our side of a reaping case.
+enum Reaped {
+    Locking(LockingQueue),
+    Distributed(DistributedQueue),
+}
+
+impl Reaped {
+    async fn put(&self, item: &[u8]) {
+        match self {
+            Self::Locking(q) => q.put(item, 100).await.unwrap(),
+            Self::Distributed(q) => q.put(item).await.unwrap(),
+        }
+    }
+
+    /// Claims the next item: its claim and its data.
+    async fn claim(&self) -> (Claimed, String) {
+        let wait = Duration::from_secs(10);
+        let claimed = match self {
+            Self::Locking(q) => q.get(wait).await.unwrap().expect("an item"),
+            Self::Distributed(q) => q.claim_timeout(Some(wait)).await.unwrap(),
+        };
+        let data = match self {
+            Self::Locking(_) => claimed.data().clone(),
+            Self::Distributed(_) => claimed.items().unwrap().remove(0),
+        };
+        (claimed, String::from_utf8(data.to_vec()).unwrap())
+    }
+
+    /// Takes the next item (claim and ack).
+    async fn take(&self) -> String {
+        let (claimed, item) = self.claim().await;
+        claimed.ack().await.unwrap();
+        item
+    }
+}
+
+/// Ours makes the queue's paths first (two puts, and a claim it holds), then a peer
+/// producer puts twice with one queue object, `REAP_WAIT` apart; in between ours empties
+/// the queue and its claims. The peer makes its paths once (kazoo's `ensure_path`,
+/// Curator's `start()`), so ours must make them persistent, as the peers do: a container
+/// would be reaped under the peer, whose next put would fail. `kept` are the paths that
+/// must still exist.
+async fn paths_outlive_an_empty_queue(
+    name: &str,
+    ours: impl FnOnce(&Client, &str) -> Reaped,
+    peer: Spawn,
+    kept: &[String],
+) {
+    let (client, connect_string) = crate::node::extended(name).await;
+    let path = format!("/interop/{name}");
+    let ours = ours(&client, &path);
+    ours.put(b"seed-0").await;
+    ours.put(b"seed-1").await;
+    let (claimed, item) = ours.claim().await;
+    assert_eq!(item, "seed-0");
+    let mut producer = peers::start(&peer, &connect_string, &path, 1, REAP_WAIT, false).await;
+    producer.ready(1).await;
+    gate(&client, &path, "go").await;
+    printed_n(&mut producer, "PUT", 1).await;
+    claimed.ack().await.unwrap();
+    assert_eq!(ours.take().await, "seed-1");
+    assert_eq!(ours.take().await, "item-0");
+    // The queue and the claims are empty until the peer's second put, well past the
+    // reaper's interval.
+    printed_n(&mut producer, "PUT", 2).await;
+    finish(producer, &format!("{name} producer")).await;
+    assert_eq!(ours.take().await, "item-1");
+    for node in kept {
+        assert!(
+            client.exists(node).await.unwrap().is_some(),
+            "{node} was reaped"
+        );
+    }
+    client.close().await;
+}
+
+#[tokio::test]
+async fn interop_locking_queue_paths_made_by_ours_outlive_an_empty_queue() {
+    peers::kazoo().await;
+    let path = "/interop/lq-reaped";
+    paths_outlive_an_empty_queue(
+        "lq-reaped",
+        |client, path| Reaped::Locking(LockingQueue::new(client, path)),
+        spawn(
+            Program::KazooQueue,
+            "kazoo-put",
+            1,
+            &["--locking", "--put", "2"],
+        ),
+        &[format!("{path}/entries"), format!("{path}/taken")],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn interop_distributed_queue_paths_made_by_ours_outlive_an_empty_queue() {
+    peers::curator().await;
+    let (path, locks) = ("/interop/dq-reaped", "/interop/dq-reaped-locks");
+    paths_outlive_an_empty_queue(
+        "dq-reaped",
+        |client, path| Reaped::Distributed(DistributedQueue::new(client, path).lock_path(locks)),
+        spawn(
+            Program::CuratorQueue,
+            "curator-put",
+            1,
+            &["--put", "2", "--lock-path", locks],
+        ),
+        &[path.to_owned(), locks.to_owned()],
+    )
+    .await;
 }

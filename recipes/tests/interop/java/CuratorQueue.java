@@ -7,8 +7,9 @@
 // lock safety on P with --lock-path, or its SimpleDistributedQueue with --simple. Each
 // session, once the test creates PATH-cs/go:
 //
-// --put N: puts item-0 .. item-{N-1} in that order (DistributedQueue: in the background,
-//   then flushPuts), then prints `PUT id item` for each, in order;
+// --put N: puts item-0 .. item-{N-1} in that order with one queue object (DistributedQueue:
+//   in the background, then flushPuts), then prints `PUT id item` for each, in order;
+//   with HOLD_MS it waits that long between two puts, after flushing and printing;
 // --take N: consumes items until it has N, or the node PATH-cs/stop appears, printing
 //   `TAKEN id item us` as each one is consumed (DistributedQueue: in consumeMessage,
 //   which then holds for HOLD_MS; with --lock-path Curator deletes the item after it
@@ -33,6 +34,8 @@ import org.apache.curator.framework.state.ConnectionState;
 public final class CuratorQueue {
     /** How long a consumer waits for its N items (unless told to stop). */
     static final long TAKE_TIMEOUT_MS = 30_000;
+    /** How long the puts made in the background may take to be made. */
+    static final long PUT_TIMEOUT_MS = 10_000;
 
     /** Items as the raw bytes of the node's framing. */
     static final QueueSerializer<byte[]> RAW = new QueueSerializer<>() {
@@ -82,6 +85,10 @@ public final class CuratorQueue {
                     throw new IllegalStateException("offer of " + item(k) + " returned false");
                 }
                 put.add(item(k));
+                say(peer, sessionId, put);
+                if (k + 1 < n && peer.holdMs > 0) {
+                    Thread.sleep(peer.holdMs);
+                }
             }
         } else {
             QueueBuilder<byte[]> builder = QueueBuilder.builder(client, null, RAW, peer.path);
@@ -92,20 +99,36 @@ public final class CuratorQueue {
             queue.start();
             try {
                 for (int k = 0; k < n; k++) {
+                    if (k > 0 && peer.holdMs > 0) {
+                        flush(queue);
+                        say(peer, sessionId, put);
+                        Thread.sleep(peer.holdMs);
+                    }
                     queue.put(item(k).getBytes(StandardCharsets.UTF_8));
                     put.add(item(k));
                 }
-                if (!queue.flushPuts(TAKE_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
-                    throw new IllegalStateException("puts not flushed within 30 s");
-                }
+                flush(queue);
             } finally {
                 queue.close();
             }
         }
+        say(peer, sessionId, put);
+    }
+
+    /** Waits for the puts made in the background. */
+    static void flush(DistributedQueue<byte[]> queue) throws Exception {
+        if (!queue.flushPuts(PUT_TIMEOUT_MS, TimeUnit.MILLISECONDS)) {
+            throw new IllegalStateException("puts not flushed within " + PUT_TIMEOUT_MS + " ms");
+        }
+    }
+
+    /** Prints `PUT id item` for the items of `put`, which it empties. */
+    static void say(Peer peer, String sessionId, List<String> put) {
         for (String item : put) {
             peer.grants.incrementAndGet();
             Peer.say("PUT " + sessionId + " " + item);
         }
+        put.clear();
     }
 
     /** Whether the test has created PATH-cs/stop. */

@@ -7,7 +7,8 @@ The queue at PATH is kazoo's Queue, or its LockingQueue with --locking. Each ses
 once the test creates PATH-cs/go:
 
 --put N: puts item-0 .. item-{N-1} in that order with priority P (default 100, kazoo's),
-  printing `PUT id item` after each put;
+  printing `PUT id item` after each put, and waiting HOLD_MS between two puts (one
+  queue object throughout: kazoo makes its paths only before the first);
 --take N: takes items until it has N, or the node PATH-cs/stop appears, printing
   `TAKEN id item us` as each one is consumed: Queue.get() (which returns None at once
   when the queue is empty, so it is called again 10 ms later), or LockingQueue.get()
@@ -55,6 +56,8 @@ class QueuePeer(Peer):
     def put(self, client, session_id):
         queue = self.queue(client)
         for k in range(self.args.put):
+            if k and self.args.hold_ms:
+                time.sleep(self.args.hold_ms / 1000)
             item = f"item-{k}"
             queue.put(item.encode(), priority=self.args.priority)
             self.count("items")
