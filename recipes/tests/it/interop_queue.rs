@@ -5,7 +5,9 @@
 //! single producer (kazoo's: lower priorities first); the queue ends empty, claims and
 //! locks included. Two cases share one queue between consumers of both libraries: a
 //! kazoo `LockingQueue` with ours, and a Curator lock-safety consumer with ours on the
-//! same `lockPath`; no item is consumed twice.
+//! same `lockPath`; no item is consumed twice. Two more, on a server that reaps containers
+//! quickly, check that the paths ours makes outlive an empty queue under a kazoo or Curator
+//! producer, which makes its paths once.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
