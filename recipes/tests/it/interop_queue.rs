@@ -546,12 +546,16 @@ async fn interop_locking_queue_shared_with_kazoo_consumers() {
     let mut clients = Vec::new();
     let mut ours = Vec::new();
     for _ in 0..OUR_CONSUMERS {
-        let client = connect(&zk).await;
+        clients.push(connect(&zk).await);
+    }
+    // Ours start once the peer has consumed an item: both take some whatever the peer's
+    // start-up time.
+    gate(&admin, path, "go").await;
+    printed_n(&mut kazoo, "TAKEN", 1).await;
+    for client in &clients {
         let queue = LockingQueue::new(&client, path);
         ours.push(tokio::spawn(consume_locking(queue, taken.clone())));
-        clients.push(client);
     }
-    gate(&admin, path, "go").await;
     let entries = format!("{path}/entries");
     taken.until_all(&mut kazoo, &admin, path, &entries).await;
     for task in ours {
@@ -595,12 +599,16 @@ async fn interop_distributed_queue_lock_path_shared_with_curator_consumers() {
     let mut clients = Vec::new();
     let mut ours = Vec::new();
     for _ in 0..OUR_CONSUMERS {
-        let client = connect(&zk).await;
+        clients.push(connect(&zk).await);
+    }
+    // Ours start once the peer has consumed an item: both take some whatever the peer's
+    // start-up time.
+    gate(&admin, path, "go").await;
+    printed_n(&mut curator, "TAKEN", 1).await;
+    for client in &clients {
         let queue = DistributedQueue::new(&client, path).lock_path(locks);
         ours.push(tokio::spawn(consume_distributed(queue, taken.clone())));
-        clients.push(client);
     }
-    gate(&admin, path, "go").await;
     taken.until_all(&mut curator, &admin, path, path).await;
     for task in ours {
         within(task).await.expect("our consumer");
