@@ -553,7 +553,7 @@ async fn interop_locking_queue_shared_with_kazoo_consumers() {
     gate(&admin, path, "go").await;
     printed_n(&mut kazoo, "TAKEN", 1).await;
     for client in &clients {
-        let queue = LockingQueue::new(&client, path);
+        let queue = LockingQueue::new(client, path);
         ours.push(tokio::spawn(consume_locking(queue, taken.clone())));
     }
     let entries = format!("{path}/entries");
@@ -606,7 +606,7 @@ async fn interop_distributed_queue_lock_path_shared_with_curator_consumers() {
     gate(&admin, path, "go").await;
     printed_n(&mut curator, "TAKEN", 1).await;
     for client in &clients {
-        let queue = DistributedQueue::new(&client, path).lock_path(locks);
+        let queue = DistributedQueue::new(client, path).lock_path(locks);
         ours.push(tokio::spawn(consume_distributed(queue, taken.clone())));
     }
     taken.until_all(&mut curator, &admin, path, path).await;
