@@ -26,6 +26,10 @@ pub(crate) struct Engine {
     pub(crate) id: Arc<str>,
     /// At most this many items: a put waits while the queue is full.
     pub(crate) max_items: Option<usize>,
+    /// Whether the items' parent is made persistent (a container otherwise).
+    pub(crate) keep_items: bool,
+    /// Whether the claims' parent is made persistent (a container otherwise).
+    pub(crate) keep_claims: bool,
 }
 
 impl Engine {
@@ -43,6 +47,13 @@ impl Engine {
             layout,
             id: id.into(),
             max_items: None,
+            // Curator's DistributedQueue makes its queue path and lockPath persistent once,
+            // in start(); kazoo makes its queue paths once per object (ensure_path). A
+            // container made by us would be reaped once the queue is empty, and their
+            // next create fail with NoNode. Curator's SimpleDistributedQueue makes its
+            // path a container itself, and re-creates it.
+            keep_items: layout != Layout::Simple,
+            keep_claims: matches!(layout, Layout::Curator(_)),
         }
     }
 
@@ -123,6 +134,11 @@ impl Engine {
         )
     }
 
+    /// Makes the items' parent after a create under it failed with `NoNode`.
+    pub(crate) async fn make_items_path(&self) -> Result<()> {
+        make_path(&self.client, &self.items, self.keep_items).await
+    }
+
     /// Creates an item; its name. A put whose reply is lost is an error
     /// ([`Error::Zk`] with `ConnectionLoss`): it may have been made, and is not made twice.
     pub(crate) async fn put(&self, data: &[u8], name: &str) -> Result<String> {
@@ -133,7 +149,7 @@ impl Engine {
             match self.client.create(&path, data, &options).await {
                 Ok((created, _)) => return Ok(name_of(&created).to_owned()),
                 Err(ZkError::NoNode(_)) if !made_parents => {
-                    make_parents(&self.client, &self.items).await?;
+                    self.make_items_path().await?;
                     made_parents = true;
                 }
                 Err(e) => return Err(zk(e)),
@@ -296,7 +312,7 @@ impl Engine {
                 Ok(_) => break read,
                 Err(ZkError::NodeExists(_)) => return Ok(None),
                 Err(ZkError::NoNode(_)) if !made_parents => {
-                    make_parents(&self.client, &self.claims).await?;
+                    make_path(&self.client, &self.claims, self.keep_claims).await?;
                     made_parents = true;
                 }
                 Err(e) if e.is_connection_loss() => {
@@ -405,6 +421,21 @@ pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// Makes `path` and its missing parents: the parents as containers, and `path` itself
+/// persistent when `keep` (else a container too).
+async fn make_path(client: &Client, path: &str, keep: bool) -> Result<()> {
+    if !keep {
+        return make_parents(client, path).await;
+    }
+    if let Some(parent) = zk_client::proto::path::parent(path).filter(|p| *p != "/") {
+        make_parents(client, parent).await?;
+    }
+    match client.create(path, b"", &CreateOptions::persistent()).await {
+        Ok(_) | Err(ZkError::NodeExists(_)) => Ok(()),
+        Err(e) => Err(zk(e)),
+    }
 }
 
 /// The last segment of a path.

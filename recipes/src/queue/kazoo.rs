@@ -11,7 +11,7 @@ use super::claimed::Claimed;
 use super::engine::Engine;
 use super::layout::{Layout, kazoo_name};
 use crate::error::{Error, Result, zk};
-use crate::protected::{join, make_parents};
+use crate::protected::join;
 
 /// kazoo priorities: 0 (first) to 999.
 const MAX_PRIORITY: u16 = 999;
@@ -193,15 +193,16 @@ impl LockingQueue {
     /// ```
     pub fn new(client: &Client, path: &str) -> Self {
         let id = Uuid::new_v4().simple().to_string();
-        Self {
-            engine: Engine::new(
-                client,
-                &join(path, "entries"),
-                &join(path, "taken"),
-                Layout::Kazoo,
-                id,
-            ),
-        }
+        let mut engine = Engine::new(
+            client,
+            &join(path, "entries"),
+            &join(path, "taken"),
+            Layout::Kazoo,
+            id,
+        );
+        // kazoo's `taken`, made once per LockingQueue object as `entries` is.
+        engine.keep_claims = true;
+        Self { engine }
     }
 
     /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
@@ -277,7 +278,7 @@ impl LockingQueue {
             match multi.commit().await {
                 Ok(_) => return Ok(()),
                 Err(zk_client::Error::NoNode(_)) if !made_parents => {
-                    make_parents(client, &self.engine.items).await?;
+                    self.engine.make_items_path().await?;
                     made_parents = true;
                 }
                 Err(e) => return Err(zk(e)),

@@ -80,7 +80,10 @@ pub(crate) fn kazoo_name(priority: u16) -> String {
 /// negative, else `0` and its two's complement, so names sort by priority.
 pub(crate) fn priority_name(priority: i32) -> String {
     let sign = if priority >= 0 { '1' } else { '0' };
-    format!("queue-{sign}{:08X}", u32::from_ne_bytes(priority.to_ne_bytes()))
+    format!(
+        "queue-{sign}{:08X}",
+        u32::from_ne_bytes(priority.to_ne_bytes())
+    )
 }
 
 /// Curator's delay item name: the epoch in milliseconds, in hex, between separators.

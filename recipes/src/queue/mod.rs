@@ -10,6 +10,15 @@
 //! | [`KazooQueue`] | none | `Queue` | `<path>/entry-{priority:03}-{seq}` (PS), raw bytes |
 //! | [`LockingQueue`] | none | `LockingQueue` | `<path>/entries/entry-{priority:03}-{seq}` (PS); claims `<path>/taken/<entry>` (E, data = consumer id) |
 //!
+//! The queue's own paths are made as the peer library makes them, so that they outlive an
+//! empty queue: the item paths of [`DistributedQueue`], [`KazooQueue`] and [`LockingQueue`]
+//! (`entries`), [`DistributedQueue`]'s lock path and [`LockingQueue`]'s `taken` are
+//! persistent (their missing parents containers). Curator's `DistributedQueue` and kazoo's
+//! queues make them once per object; had we made them containers, the server would reap
+//! them once empty, and such a peer's next put would fail (kazoo: `NoNodeError`; Curator:
+//! its background put is dropped). [`SimpleDistributedQueue`]'s path is a container, as
+//! Curator makes it, which re-creates it on every put; so are our own `<path>-claims`.
+//!
 //! # Delivery
 //!
 //! Every take goes through a claim: an ephemeral node named after the item under the

@@ -263,14 +263,16 @@ async fn run(case: Case) -> Outcome {
             | Program::CuratorLeaderSelector
             | Program::CuratorSharedCount
             | Program::CuratorAtomicLong
-            | Program::CuratorGroupMember => {
+            | Program::CuratorGroupMember
+            | Program::CuratorQueue => {
                 let _ = peers::curator().await;
             }
             Program::KazooLock
             | Program::KazooDoubleBarrier
             | Program::KazooCounter
             | Program::KazooParty
-            | Program::KazooPartitioner => {
+            | Program::KazooPartitioner
+            | Program::KazooQueue => {
                 let _ = peers::kazoo().await;
             }
         }

@@ -24,6 +24,7 @@ mod interop_counter;
 mod interop_election;
 mod interop_membership;
 mod interop_partition;
+mod interop_queue;
 mod interop_shared;
 mod lease;
 mod membership;

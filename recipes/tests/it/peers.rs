@@ -11,7 +11,8 @@
 //! of `GRANT`; the election participants print `LEADER id node us` and the like
 //! (`JOINED`, `NOTLEADER`, `RESIGN`, `LEFT`, `PARTICIPANTS`); the counters print `START`,
 //! `INCR id round pre post`, `INCREMENTED` and `SEEN id value`; the group members print
-//! `MEMBERS` (Curator) or `PARTICIPANTS` (kazoo) as their view changes.
+//! `MEMBERS` (Curator) or `PARTICIPANTS` (kazoo) as their view changes; the queue peers
+//! print `PUT id item` and `TAKEN id item us`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::ffi::OsStr;
@@ -80,6 +81,12 @@ pub(crate) enum Program {
     /// `kazoo_partitioner.py`: kazoo's `SetPartitioner` (`--items A,B,...`,
     /// `--time-boundary S`).
     KazooPartitioner,
+    /// `CuratorQueue`: Curator's `DistributedQueue` (`--lock-path P`) or
+    /// `SimpleDistributedQueue` (`--simple`), `--put N` or `--take N`.
+    CuratorQueue,
+    /// `kazoo_queue.py`: kazoo's `Queue` or `LockingQueue` (`--locking`), `--put N`
+    /// (`--priority P`) or `--take N`.
+    KazooQueue,
 }
 
 /// The compiled Curator contenders.
@@ -399,7 +406,8 @@ pub(crate) async fn start(
         | Program::CuratorLeaderSelector
         | Program::CuratorSharedCount
         | Program::CuratorAtomicLong
-        | Program::CuratorGroupMember => {
+        | Program::CuratorGroupMember
+        | Program::CuratorQueue => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -414,6 +422,7 @@ pub(crate) async fn start(
                     Program::CuratorSharedCount => "CuratorSharedCount",
                     Program::CuratorAtomicLong => "CuratorAtomicLong",
                     Program::CuratorGroupMember => "CuratorGroupMember",
+                    Program::CuratorQueue => "CuratorQueue",
                     _ => "CuratorMutex",
                 });
             c
@@ -422,7 +431,8 @@ pub(crate) async fn start(
         | Program::KazooDoubleBarrier
         | Program::KazooCounter
         | Program::KazooParty
-        | Program::KazooPartitioner => {
+        | Program::KazooPartitioner
+        | Program::KazooQueue => {
             let kazoo = kazoo().await;
             let mut c = AsyncCommand::new(&kazoo.python);
             let script = match spawn.program {
@@ -430,6 +440,7 @@ pub(crate) async fn start(
                 Program::KazooCounter => "kazoo_counter.py",
                 Program::KazooParty => "kazoo_party.py",
                 Program::KazooPartitioner => "kazoo_partitioner.py",
+                Program::KazooQueue => "kazoo_queue.py",
                 _ => "kazoo_lock.py",
             };
             c.arg("-I").arg(source_dir("python").join(script));
