@@ -54,6 +54,8 @@
 //! | [`membership::Party`] | none | `Party` | `<path>/{hex}__party__` (E), data = identifier |
 //! | [`membership::ShallowParty`] | none | `ShallowParty` | `<path>/{hex}-<identifier>` (E) |
 //! | [`partition::Partitioner`] | none | `SetPartitioner` | `<path>/party/{hex}-<identifier>` (E, a `ShallowParty`), `<path>/locks/<item>/{hex}__lock__{seq}` (ES, a kazoo `Lock`) |
+//! | [`discovery::ServiceDiscovery`], [`discovery::ServiceCache`], [`discovery::ServiceProvider`] | `ServiceDiscovery`, `ServiceCache`, `ServiceProvider` (curator-x-discovery) | none | `<base>/<name>/<id>`: E (DYNAMIC), ES (DYNAMIC_SEQUENTIAL), P (STATIC, PERMANENT); data = the instance's JSON |
+//! | [`discovery::Capabilities`] | none | none | a DYNAMIC instance per advertised service: `<base>/<service>/<uuid>` (E) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -95,6 +97,7 @@
 pub mod barrier;
 pub mod cache;
 pub mod counter;
+pub mod discovery;
 pub mod election;
 pub mod lease;
 pub mod lock;
