@@ -832,7 +832,8 @@ mod tests {
             class in proptest::option::of("[a-z.$]{1,20}"),
         ) {
             let full = JsonFormat { payload_class: class.clone(), enabled: true };
-            prop_assert_eq!(ServiceInstance::from_json(&full.write(&i)).unwrap(), i.clone());
+            let read = ServiceInstance::from_json(&full.write(&i)).unwrap();
+            prop_assert_eq!(&read, &i);
             // Without "enabled", it reads as true.
             let compatible = JsonFormat { payload_class: class, enabled: false };
             let read = ServiceInstance::from_json(&compatible.write(&i)).unwrap();

@@ -37,8 +37,8 @@ pub trait ProviderStrategy: Send + Sync {
 /// let all = vec![ServiceInstance::new("s"), ServiceInstance::new("s")];
 /// assert!(all.contains(&RandomStrategy.pick(&all).unwrap()));
 /// ```
+#[allow(clippy::exhaustive_structs, reason = "a unit value, named to be used")]
 #[derive(Clone, Copy, Debug, Default)]
-#[non_exhaustive]
 pub struct RandomStrategy;
 
 impl ProviderStrategy for RandomStrategy {

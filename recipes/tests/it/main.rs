@@ -15,6 +15,8 @@ mod chaos_node;
 mod chaos_partition;
 mod counter;
 mod counter_regressions;
+mod discovery;
+mod discovery_regressions;
 mod election;
 mod election_regressions;
 mod interop;
