@@ -12,7 +12,7 @@ use zk_recipes::discovery::{
     ServiceDiscovery, ServiceInstance, ServiceProvider, ServiceType, StickyStrategy, UriSpec,
 };
 
-use crate::node::{through, until};
+use crate::node::{extended, through, until};
 use crate::support::{children, client, connect, within};
 
 #[tokio::test]
@@ -347,4 +347,32 @@ async fn capabilities_are_answered_from_the_cache_until_a_provider_comes_or_goes
     .await;
     providers.close().await.unwrap();
     asker.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn parents_are_containers_reaped_when_empty_and_made_again() {
+    let (client, _) = extended("discovery").await;
+    let discovery = ServiceDiscovery::new(&client, "/services");
+    let mut cache = ServiceCache::start(&client, "/services", "orders").unwrap();
+    for kind in [ServiceType::Static, ServiceType::Dynamic] {
+        let instance = ServiceInstance::new("orders").id("a").service_type(kind);
+        within(discovery.register(instance.clone())).await.unwrap();
+        assert_eq!(
+            next_change(&mut cache).await,
+            ServiceCacheEvent::Added(instance)
+        );
+        discovery.unregister("a").await.unwrap();
+        assert!(matches!(
+            next_change(&mut cache).await,
+            ServiceCacheEvent::Removed(_)
+        ));
+        // The server reaps the empty containers (its check runs every second here).
+        within(async {
+            while client.exists("/services").await.unwrap().is_some() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        })
+        .await;
+    }
+    discovery.close().await.unwrap();
 }
