@@ -263,7 +263,8 @@ async fn run(case: Case) -> Outcome {
             | Program::CuratorLeaderSelector
             | Program::CuratorSharedCount
             | Program::CuratorAtomicLong
-            | Program::CuratorGroupMember => {
+            | Program::CuratorGroupMember
+            | Program::CuratorDiscovery => {
                 let _ = peers::curator().await;
             }
             Program::KazooLock

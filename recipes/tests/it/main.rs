@@ -22,6 +22,7 @@ mod election_regressions;
 mod interop;
 mod interop_barrier;
 mod interop_counter;
+mod interop_discovery;
 mod interop_election;
 mod interop_membership;
 mod interop_partition;

@@ -36,8 +36,12 @@ const CURATOR_INSTALL: &str = "apt-get install libcurator-recipes-java libcurato
 const JAVA_DIR: &str = "/usr/share/java";
 
 /// Jars needed to compile and run the Curator contenders.
-const CURATOR_JARS: [&str; 7] = [
+const CURATOR_JARS: [&str; 11] = [
     "curator-recipes.jar",
+    "curator-x-discovery.jar",
+    "jackson-databind.jar",
+    "jackson-core.jar",
+    "jackson-annotations.jar",
     "curator-framework.jar",
     "curator-client.jar",
     "zookeeper.jar",
@@ -75,6 +79,9 @@ pub(crate) enum Program {
     KazooCounter,
     /// `CuratorGroupMember`: Curator's `GroupMember` (joins at once, leaves when told).
     CuratorGroupMember,
+    /// `CuratorDiscovery`: Curator's `ServiceDiscovery` and `ServiceProvider` (registers
+    /// at once, leaves when told).
+    CuratorDiscovery,
     /// `kazoo_party.py`: kazoo's `Party` (`--shallow`: `ShallowParty`).
     KazooParty,
     /// `kazoo_partitioner.py`: kazoo's `SetPartitioner` (`--items A,B,...`,
@@ -399,7 +406,8 @@ pub(crate) async fn start(
         | Program::CuratorLeaderSelector
         | Program::CuratorSharedCount
         | Program::CuratorAtomicLong
-        | Program::CuratorGroupMember => {
+        | Program::CuratorGroupMember
+        | Program::CuratorDiscovery => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -414,6 +422,7 @@ pub(crate) async fn start(
                     Program::CuratorSharedCount => "CuratorSharedCount",
                     Program::CuratorAtomicLong => "CuratorAtomicLong",
                     Program::CuratorGroupMember => "CuratorGroupMember",
+                    Program::CuratorDiscovery => "CuratorDiscovery",
                     _ => "CuratorMutex",
                 });
             c
