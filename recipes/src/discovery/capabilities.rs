@@ -172,15 +172,20 @@ impl Capabilities {
                 Err(e) => return Err(zk(e)),
             }
         };
+        let providers = read_instances(&client, &path, &names).await?;
+        // Without a tokio runtime to wait for the watch in, nothing is cached.
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return Ok(providers);
+        };
         let stale = Arc::new(AtomicBool::new(false));
         let flag = stale.clone();
-        let watch = tokio::spawn(async move {
-            // Fired, or the session ended: either way, read again next time.
-            let _ = watcher.await;
-            flag.store(true, Ordering::Release);
-        })
-        .abort_handle();
-        let providers = read_instances(&client, &path, &names).await?;
+        let watch = runtime
+            .spawn(async move {
+                // Fired, or the session ended: either way, read again next time.
+                let _ = watcher.await;
+                flag.store(true, Ordering::Release);
+            })
+            .abort_handle();
         lock(&self.known).insert(
             service.to_owned(),
             Known {

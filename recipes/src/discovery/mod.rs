@@ -66,3 +66,19 @@ pub use strategy::{ProviderStrategy, RandomStrategy, RoundRobinStrategy, StickyS
 fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn the_recipes_can_be_shared_across_tasks() {
+        send_sync::<ServiceDiscovery>();
+        send_sync::<ServiceCache>();
+        send_sync::<ServiceProvider>();
+        send_sync::<Capabilities>();
+        send_sync::<ServiceInstance>();
+    }
+}

@@ -28,6 +28,9 @@ struct Entry {
     kept: Kept,
 }
 
+/// One id's entry, locked while it is registered, updated or unregistered.
+type Slot = Arc<tokio::sync::Mutex<Option<Entry>>>;
+
 /// Curator's `ServiceDiscovery`: registers this process's service instances under
 /// `<base>/<name>/<id>`, and answers queries about everyone's.
 ///
@@ -70,7 +73,7 @@ pub struct ServiceDiscovery {
     client: Client,
     factory: Option<super::sessions::Factory>,
     sessions: StdMutex<Option<Arc<Sessions>>>,
-    services: StdMutex<HashMap<String, Arc<tokio::sync::Mutex<Option<Entry>>>>>,
+    services: StdMutex<HashMap<String, Slot>>,
     closed: StdMutex<bool>,
 }
 
@@ -213,61 +216,91 @@ impl ServiceDiscovery {
             let mut services = lock(&self.services);
             services.entry(instance.id.clone()).or_default().clone()
         };
-        let mut slot = slot.lock().await;
-        if let Some(entry) = slot.as_ref() {
+        let guard = slot.lock().await;
+        if let Some(entry) = guard.as_ref() {
             if entry.instance.name == instance.name
                 && entry.instance.service_type == instance.service_type
             {
-                drop(slot);
+                drop(guard);
                 return self.update(instance).await;
             }
         }
+        let id = instance.id.clone();
+        let made = self.register_in(guard, instance).await;
+        if let Err(e) = made {
+            // Nothing half-made stays: the entry and its node go.
+            if !matches!(e, Error::Closed) {
+                self.forget(&id, &slot).await;
+            }
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Registers `instance` in its slot (held by `guard`).
+    async fn register_in(
+        &self,
+        mut guard: tokio::sync::MutexGuard<'_, Option<Entry>>,
+        instance: ServiceInstance,
+    ) -> Result<()> {
         // Another instance under this id: unregister it first.
-        if let Some(old) = slot.take() {
+        if let Some(old) = guard.take() {
             self.remove(old, true).await?;
         }
         let path = join(&self.service_path(&instance.name), &instance.id);
         let bytes = self.format.write(&instance);
         let sessions = self.sessions();
-        if instance.service_type.is_dynamic() {
-            let client = sessions.live().await?;
-            let node = PersistentNode::new(&client, &path)
-                .mode(instance.service_type.create_mode())
-                .data(bytes);
-            let node = sessions.factory_for(node);
-            node.start()?;
-            let mut states = node.states();
-            *slot = Some(Entry {
-                instance,
-                kept: Kept::Dynamic(Box::new(node)),
-            });
-            drop(slot);
-            while let Some(state) = states.next().await {
-                match state {
-                    NodeState::Created { .. } => return Ok(()),
-                    NodeState::Blocked { path, .. } => {
-                        // Curator deletes what is in the way, so that watchers fire.
-                        tracing::info!(%path, "deleting the node in the way of our instance");
-                        match client.delete(&path, None).await {
-                            Ok(()) | Err(ZkError::NoNode(_)) => {}
-                            Err(e) if e.is_connection_loss() => {}
-                            Err(e) => return Err(zk(e)),
-                        }
-                    }
-                    NodeState::Failed(e) => return Err(e),
-                    NodeState::Closed => return Err(Error::Closed),
-                    _ => {}
-                }
-            }
-            Err(Error::Closed)
-        } else {
-            let client = sessions.live().await?;
+        let client = sessions.live().await?;
+        if !instance.service_type.is_dynamic() {
             create_fixed(&client, &path, &bytes, instance.service_type).await?;
-            *slot = Some(Entry {
+            *guard = Some(Entry {
                 instance,
                 kept: Kept::Fixed { path },
             });
-            Ok(())
+            return Ok(());
+        }
+        let node = PersistentNode::new(&client, &path)
+            .mode(instance.service_type.create_mode())
+            .data(bytes);
+        let node = sessions.factory_for(node);
+        node.start()?;
+        let mut states = node.states();
+        *guard = Some(Entry {
+            instance,
+            kept: Kept::Dynamic(Box::new(node)),
+        });
+        drop(guard);
+        while let Some(state) = states.next().await {
+            match state {
+                NodeState::Created { .. } => return Ok(()),
+                NodeState::Blocked { path, .. } => {
+                    // Curator deletes what is in the way, so that watchers fire.
+                    tracing::info!(%path, "deleting the node in the way of our instance");
+                    match client.delete(&path, None).await {
+                        Ok(()) | Err(ZkError::NoNode(_)) => {}
+                        Err(e) if e.is_connection_loss() => {}
+                        Err(e) => return Err(zk(e)),
+                    }
+                }
+                NodeState::Failed(e) => return Err(e),
+                NodeState::Closed => return Err(Error::Closed),
+                _ => {}
+            }
+        }
+        Err(Error::Closed)
+    }
+
+    /// Drops the entry of `id` if it is still `slot`, and deletes what it made.
+    async fn forget(&self, id: &str, slot: &Slot) {
+        {
+            let mut services = lock(&self.services);
+            if services.get(id).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+                services.remove(id);
+            }
+        }
+        let entry = slot.lock().await.take();
+        if let Some(entry) = entry {
+            let _ = self.remove(entry, true).await;
         }
     }
 

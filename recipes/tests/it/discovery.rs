@@ -376,3 +376,29 @@ async fn parents_are_containers_reaped_when_empty_and_made_again() {
     }
     discovery.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_failed_registration_leaves_nothing_registered() {
+    let (admin, zk) = client().await;
+    let client = connect(&zk).await;
+    let discovery = ServiceDiscovery::new(&client, "/services");
+    let kept = ServiceInstance::new("orders").id("kept");
+    discovery.register(kept.clone()).await.unwrap();
+    // Registering the same id again updates it.
+    discovery.register(kept.clone().port(7)).await.unwrap();
+    let (data, _) = admin.get_data("/services/orders/kept").await.unwrap();
+    assert_eq!(ServiceInstance::from_json(&data).unwrap().port, Some(7));
+    client.close().await;
+    for kind in [ServiceType::Dynamic, ServiceType::Static] {
+        let instance = ServiceInstance::new("orders").id("late").service_type(kind);
+        assert!(matches!(
+            discovery.register(instance).await,
+            Err(zk_recipes::Error::SessionEnded(_))
+        ));
+    }
+    let registered = discovery.registered().await;
+    assert_eq!(registered.len(), 1);
+    assert_eq!(registered[0].id, "kept");
+    assert!(discovery.instance_path("late").await.is_none());
+    assert!(children(&admin, "/services/orders").await.is_empty());
+}
