@@ -87,6 +87,11 @@
 //! - Counters: writers that check versions never lose an increment nor count one twice;
 //!   a write whose reply was lost is reported as such, never retried; shared values are
 //!   ordered by mzxid and read again after every reconnect (CURATOR-311, CURATOR-688).
+//! - Discovery: instances are written as Curator writes them and read tolerantly (a node
+//!   that is not an instance is skipped, CURATOR-574); a dynamic instance is registered
+//!   again only on a new session, with its latest data (CURATOR-320, CURATOR-146/181);
+//!   an unregistered instance does not come back (CURATOR-164); PERMANENT instances
+//!   outlive close (CURATOR-94).
 //! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
 //!   delete their node in the background until the delete lands or the session ends.
 //! - The caller fences the writes the lock protects, and stops when `lost()` resolves.
