@@ -1,5 +1,6 @@
 //! Curator's discovery bugs (RECIPES.md §4.5), one test each: CURATOR-146/181 (a new
-//! session registers the updated data), CURATOR-164 (unregister racing a reconnect),
+//! session registers the updated data), CURATOR-164 (unregister racing a reconnect, or a
+//! new session),
 //! CURATOR-320 (a reconnect does not delete and re-create), CURATOR-94 (PERMANENT
 //! instances outlive close) and CURATOR-574 (a node that is not an instance is skipped).
 
@@ -110,6 +111,28 @@ async fn curator_164_unregister_racing_a_reconnect_leaves_the_node_gone() {
     assert!(children(&admin, "/services/orders").await.is_empty());
     assert!(discovery.registered().await.is_empty());
     discovery.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn curator_164_unregister_racing_a_new_session_leaves_the_node_gone() {
+    let (admin, zk) = client().await;
+    for pause in [0u64, 5, 20, 50] {
+        let first = connect(&zk).await;
+        let discovery = ServiceDiscovery::new(&first, "/services").session_factory(sessions(&zk));
+        let instance = ServiceInstance::new("orders").id("d");
+        within(discovery.register(instance)).await.unwrap();
+        // The session ends; the unregister comes while the instance is being registered
+        // again on the next one.
+        expire(&zk, &first).await;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        within(discovery.unregister("d")).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            node(&admin, "/services/orders/d").await.is_none(),
+            "registered again after unregister (pause {pause} ms)"
+        );
+        discovery.close().await.unwrap();
+    }
 }
 
 #[tokio::test]
