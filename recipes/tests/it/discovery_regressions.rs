@@ -1,6 +1,5 @@
-//! Curator's discovery bugs (RECIPES.md §4.5), one test each: CURATOR-146/181 (a new
-//! session registers the updated data), CURATOR-164 (unregister racing a reconnect, or a
-//! new session),
+//! Curator's discovery bugs (RECIPES.md §4.5): CURATOR-146/181 (a new session registers
+//! the updated data), CURATOR-164 (unregister racing a reconnect, or a new session),
 //! CURATOR-320 (a reconnect does not delete and re-create), CURATOR-94 (PERMANENT
 //! instances outlive close) and CURATOR-574 (a node that is not an instance is skipped).
 
