@@ -54,13 +54,15 @@ mod service_cache;
 mod service_discovery;
 mod sessions;
 mod strategy;
+mod uri_spec;
 
 pub use capabilities::Capabilities;
-pub use instance::{JsonFormat, ServiceInstance, ServiceType, UriSpec, UriSpecPart};
+pub use instance::{JsonFormat, ServiceInstance, ServiceType};
 pub use provider::{DownInstancePolicy, ServiceProvider, ServiceProviderBuilder};
 pub use service_cache::{ServiceCache, ServiceCacheEvent};
 pub use service_discovery::ServiceDiscovery;
 pub use strategy::{ProviderStrategy, RandomStrategy, RoundRobinStrategy, StickyStrategy};
+pub use uri_spec::{UriSpec, UriSpecPart};
 
 /// The std mutex's value, whatever a panicking holder left.
 fn lock<T>(m: &StdMutex<T>) -> std::sync::MutexGuard<'_, T> {
