@@ -1,8 +1,8 @@
 //! Service discovery against Curator 5.4's `curator-x-discovery`, run as a separate
 //! process (tests/interop/): a Curator `ServiceDiscovery` and ours register under one
-//! base; each lists the other's instance with its port, payload and URI, Curator's
-//! `ServiceProvider` offers ours (and leaves out ours once it is disabled), and our cache
-//! sees Curator's instance come and go.
+//! base; each lists the other's instances (ours written with and without `"enabled"`)
+//! with their ports, payloads and URIs; Curator's `ServiceProvider` offers ours, and
+//! leaves one out once it is disabled; our cache sees Curator's instance come and go.
 
 use std::time::Duration;
 
@@ -113,27 +113,38 @@ async fn interop_service_discovery_with_curator() {
         .payload(json!({"from": "ours"}))
         .uri_spec(UriSpec::parse("{scheme}://{address}:{ssl-port}").unwrap());
     within(discovery.register(ours.clone())).await.unwrap();
+    // And one in Curator's default form: no "enabled".
+    let plain_discovery = ServiceDiscovery::new(&client, base);
+    let plain = ServiceInstance::new("svc")
+        .id("plain")
+        .address("10.0.0.3")
+        .port(7070)
+        .uri_spec(UriSpec::parse("{address}:{port}").unwrap());
+    within(plain_discovery.register(plain.clone()))
+        .await
+        .unwrap();
     printed(
         &mut curator,
-        "INSTANCES curator-d:8080:http://10.0.0.1:8080 ours:9090:https://10.0.0.2:9443",
+        "INSTANCES curator-d:8080:http://10.0.0.1:8080 ours:9090:https://10.0.0.2:9443 plain:7070:10.0.0.3:7070",
     )
     .await;
-    printed(&mut curator, "PROVIDER curator-d ours").await;
+    printed(&mut curator, "PROVIDER curator-d ours plain").await;
     let mut found = discovery.query_for_instances("svc").await.unwrap();
     found.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(found.len(), 2);
-    assert_eq!(found[0], theirs);
-    assert_eq!(found[1], ours);
+    assert_eq!(found, [theirs, ours.clone(), plain]);
     assert_eq!(
         children(&admin, &format!("{base}/svc")).await,
-        ["curator-d", "ours"]
+        ["curator-d", "ours", "plain"]
     );
 
     // Disabled: Curator's provider leaves it out.
     within(discovery.update(ours.clone().enabled(false)))
         .await
         .unwrap();
-    printed(&mut curator, "PROVIDER curator-d").await;
+    printed(&mut curator, "PROVIDER curator-d plain").await;
+    plain_discovery.close().await.unwrap();
+    // The second time: the first was before ours came.
+    printed_times(&mut curator, "PROVIDER curator-d", 2).await;
 
     // Curator leaves: our cache sees it go.
     admin
@@ -151,12 +162,13 @@ async fn interop_service_discovery_with_curator() {
         next_change(&mut cache).await,
         ServiceCacheEvent::Added(ours.clone())
     );
-    loop {
+    let mut removed = Vec::new();
+    while removed.len() < 2 {
         if let ServiceCacheEvent::Removed(gone) = next_change(&mut cache).await {
-            assert_eq!(gone.id, "curator-d");
-            break;
+            removed.push(gone.id);
         }
     }
+    assert_eq!(removed, ["plain", "curator-d"]);
     discovery.close().await.unwrap();
     assert!(children(&admin, &format!("{base}/svc")).await.is_empty());
 }
