@@ -210,7 +210,9 @@ impl ServiceDiscovery {
         check_name("service name", &instance.name)?;
         check_name("instance id", &instance.id)?;
         let slot = {
-            if *lock(&self.closed) {
+            // Held while the entry goes in, so that a close either sees it or comes first.
+            let closed = lock(&self.closed);
+            if *closed {
                 return Err(Error::Closed);
             }
             let mut services = lock(&self.services);
@@ -382,11 +384,7 @@ impl ServiceDiscovery {
                 if entry.instance.service_type == ServiceType::Permanent && !permanent_too {
                     return Ok(());
                 }
-                let client = self.sessions().current();
-                if client.state().is_terminal() {
-                    let client = self.sessions().live().await?;
-                    return crate::lock::guard::delete_node(&client, &path).await;
-                }
+                let client = self.sessions().live().await?;
                 crate::lock::guard::delete_node(&client, &path).await
             }
         }
@@ -528,8 +526,12 @@ impl ServiceDiscovery {
     /// # Ok(()) }
     /// ```
     pub async fn close(&self) -> Result<()> {
-        *lock(&self.closed) = true;
-        let slots: Vec<_> = lock(&self.services).drain().map(|(_, s)| s).collect();
+        let slots: Vec<_> = {
+            let mut closed = lock(&self.closed);
+            *closed = true;
+            let mut services = lock(&self.services);
+            services.drain().map(|(_, s)| s).collect()
+        };
         let mut first = Ok(());
         for slot in slots {
             let entry = slot.lock().await.take();
