@@ -495,7 +495,8 @@ impl ServiceDiscovery {
         }
     }
 
-    /// A [`ServiceCache`] of service `name` on the discovery's session.
+    /// A [`ServiceCache`] of service `name` on the discovery's session (which ends with
+    /// the discovery's [`close`](Self::close) when its factory made it).
     ///
     /// # Errors
     ///
