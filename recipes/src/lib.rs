@@ -58,6 +58,8 @@
 //! | [`queue::DistributedPriorityQueue`], [`queue::DistributedDelayQueue`], [`queue::DistributedIdQueue`] | the same names | none | `queue-{1\|0}{priority:08X}{seq}`, `queue-\|{epoch ms:08X}\|{seq}`, `queue-\|{id}\|{seq}` |
 //! | [`queue::KazooQueue`], [`queue::LockingQueue`] | none | `Queue`, `LockingQueue` | `<path>/entry-{priority:03}-{seq}` (PS); locking: `<path>/entries/…` and `<path>/taken/<entry>` (E) |
 //! | [`partition::Partitioner`] | none | `SetPartitioner` | `<path>/party/{hex}-<identifier>` (E, a `ShallowParty`), `<path>/locks/<item>/{hex}__lock__{seq}` (ES, a kazoo `Lock`) |
+//! | [`discovery::ServiceDiscovery`], [`discovery::ServiceCache`], [`discovery::ServiceProvider`] | `ServiceDiscovery`, `ServiceCache`, `ServiceProvider` (curator-x-discovery) | none | `<base>/<name>/<id>`: E (DYNAMIC), ES (DYNAMIC_SEQUENTIAL), P (STATIC, PERMANENT); data = the instance's JSON |
+//! | [`discovery::Capabilities`] | none | none | a DYNAMIC instance per advertised service: `<base>/<service>/<uuid>` (E) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -89,6 +91,11 @@
 //! - Counters: writers that check versions never lose an increment nor count one twice;
 //!   a write whose reply was lost is reported as such, never retried; shared values are
 //!   ordered by mzxid and read again after every reconnect (CURATOR-311, CURATOR-688).
+//! - Discovery: instances are written as Curator writes them and read tolerantly (a node
+//!   that is not an instance is skipped, CURATOR-574); a dynamic instance is registered
+//!   again only on a new session, with its latest data (CURATOR-320, CURATOR-146/181);
+//!   an unregistered instance does not come back (CURATOR-164); PERMANENT instances
+//!   outlive close (CURATOR-94).
 //! - Nothing is left behind: a dropped, timed-out or failed acquire, and a dropped guard,
 //!   delete their node in the background until the delete lands or the session ends.
 //! - The caller fences the writes the lock protects, and stops when `lost()` resolves.
@@ -99,6 +106,7 @@
 pub mod barrier;
 pub mod cache;
 pub mod counter;
+pub mod discovery;
 pub mod election;
 pub mod lease;
 pub mod lock;

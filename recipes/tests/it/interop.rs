@@ -264,7 +264,8 @@ async fn run(case: Case) -> Outcome {
             | Program::CuratorSharedCount
             | Program::CuratorAtomicLong
             | Program::CuratorGroupMember
-            | Program::CuratorQueue => {
+            | Program::CuratorQueue
+            | Program::CuratorDiscovery => {
                 let _ = peers::curator().await;
             }
             Program::KazooLock

@@ -37,8 +37,12 @@ const CURATOR_INSTALL: &str = "apt-get install libcurator-recipes-java libcurato
 const JAVA_DIR: &str = "/usr/share/java";
 
 /// Jars needed to compile and run the Curator contenders.
-const CURATOR_JARS: [&str; 7] = [
+const CURATOR_JARS: [&str; 11] = [
     "curator-recipes.jar",
+    "curator-x-discovery.jar",
+    "jackson-databind.jar",
+    "jackson-core.jar",
+    "jackson-annotations.jar",
     "curator-framework.jar",
     "curator-client.jar",
     "zookeeper.jar",
@@ -76,6 +80,9 @@ pub(crate) enum Program {
     KazooCounter,
     /// `CuratorGroupMember`: Curator's `GroupMember` (joins at once, leaves when told).
     CuratorGroupMember,
+    /// `CuratorDiscovery`: Curator's `ServiceDiscovery` and `ServiceProvider` (registers
+    /// at once, leaves when told).
+    CuratorDiscovery,
     /// `kazoo_party.py`: kazoo's `Party` (`--shallow`: `ShallowParty`).
     KazooParty,
     /// `kazoo_partitioner.py`: kazoo's `SetPartitioner` (`--items A,B,...`,
@@ -407,7 +414,8 @@ pub(crate) async fn start(
         | Program::CuratorSharedCount
         | Program::CuratorAtomicLong
         | Program::CuratorGroupMember
-        | Program::CuratorQueue => {
+        | Program::CuratorQueue
+        | Program::CuratorDiscovery => {
             let curator = curator().await;
             let mut c = AsyncCommand::new(&curator.java);
             // Quick start and little JIT work: the machine may be small and busy.
@@ -423,6 +431,7 @@ pub(crate) async fn start(
                     Program::CuratorAtomicLong => "CuratorAtomicLong",
                     Program::CuratorGroupMember => "CuratorGroupMember",
                     Program::CuratorQueue => "CuratorQueue",
+                    Program::CuratorDiscovery => "CuratorDiscovery",
                     _ => "CuratorMutex",
                 });
             c
