@@ -244,8 +244,15 @@ impl Session {
         self.watches.len()
     }
 
+    /// Two thirds of the granted timeout; while closing, at most two thirds of the one we
+    /// asked for, so that a server that granted hours cannot make a close last that long.
     fn read_timeout(&self) -> Duration {
-        self.negotiated * 2 / 3
+        let granted = self.negotiated * 2 / 3;
+        if self.closing {
+            granted.min(self.config.session_timeout * 2 / 3)
+        } else {
+            granted
+        }
     }
 
     fn connect_timeout(&self) -> Duration {
@@ -326,8 +333,9 @@ impl Session {
 
     /// Closes the session: sends closeSession after the requests already submitted, then
     /// [`SessionState::Closed`]. Without a connection the session closes at once (the
-    /// server expires it later).
-    pub fn close(&mut self, _now: Instant) {
+    /// server expires it later). The answer is awaited at most the read timeout of the
+    /// session timeout asked for (two thirds of it), even when the server granted more.
+    pub fn close(&mut self, now: Instant) {
         if self.state.is_terminal() || self.closing {
             return;
         }
@@ -336,6 +344,10 @@ impl Session {
             let request = Request::Empty(());
             self.queue
                 .push_back(Queued::session(OpCode::CloseSession, request));
+            let bound = now + self.read_timeout();
+            if self.timers.get(Timer::Read).is_none_or(|at| at > bound) {
+                self.timers.set(Timer::Read, bound);
+            }
         } else {
             self.terminate(SessionState::Closed);
         }

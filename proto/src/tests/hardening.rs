@@ -563,3 +563,34 @@ fn an_oversized_notification_or_handshake_answer_still_drops_the_connection() {
         [ConnectionFault::FrameTooLong { max: 1024, .. }]
     ));
 }
+
+#[test]
+fn a_server_that_grants_hours_cannot_make_a_close_last_hours() {
+    let start = Instant::now();
+    let mut session = Session::new(config(), start);
+    assert!(session.poll_connect(start).is_some());
+    session.handle_connected(start);
+    let mut out = BytesMut::new();
+    while session.poll_transmit(start, &mut out) > 0 {}
+    // The handshake grants 60 hours.
+    let rsp = ConnectResponse {
+        time_out: 218_104_069,
+        session_id: 7,
+        passwd: vec![1; 16].into(),
+        ..ConnectResponse::default()
+    };
+    session.handle_input(start, &mut BytesMut::from(&sim::frame_bytes(&rsp)[..]));
+    assert_eq!(session.state(), SessionState::Connected);
+    session.close(start);
+    while session.poll_transmit(start, &mut out) > 0 {}
+    // The server never answers the close: the session still ends within two thirds of
+    // the 6 s asked for.
+    let mut now = start;
+    while !session.state().is_terminal() {
+        let at = session.poll_timeout().expect("a timer while closing");
+        assert!(at <= start + Duration::from_secs(4), "{:?}", at - start);
+        now = now.max(at);
+        session.handle_timeout(now);
+    }
+    assert_eq!(session.state(), SessionState::Closed);
+}
