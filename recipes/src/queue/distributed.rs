@@ -8,6 +8,7 @@ use uuid::Uuid;
 use zk_client::Client;
 
 use super::claimed::Claimed;
+use super::common::engine_methods;
 use super::engine::Engine;
 use super::framing;
 use super::layout::{Layout, Order};
@@ -80,36 +81,6 @@ impl DistributedQueue {
     pub fn lock_path(mut self, path: &str) -> Self {
         self.engine.claims = path.into();
         self
-    }
-
-    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
-    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// let queue = zk_recipes::queue::DistributedQueue::new(&client, "/orders").max_items(1000);
-    /// # drop(queue); }
-    /// ```
-    #[must_use]
-    pub fn max_items(mut self, max: usize) -> Self {
-        self.engine.max_items = Some(max.max(1));
-        self
-    }
-
-    /// The queue's depth now, then again after each change of its items (a monitoring
-    /// stream); it ends after an error once the session has ended.
-    ///
-    /// ```no_run
-    /// use futures::StreamExt;
-    /// # async fn _example(queue: zk_recipes::queue::DistributedQueue) {
-    /// let mut depths = std::pin::pin!(queue.depths());
-    /// while let Some(Ok(depth)) = depths.next().await {
-    ///     println!("{depth} waiting");
-    /// }
-    /// # }
-    /// ```
-    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
-        self.engine.depths()
     }
 
     /// Adds one item (once there is room, in a bounded queue).
@@ -248,19 +219,6 @@ impl DistributedQueue {
     pub async fn claim_batch(&self, max: usize, timeout: Option<Duration>) -> Result<Vec<Claimed>> {
         self.engine.claim_batch(timeout, max).await
     }
-
-    /// How many nodes the queue holds now (its depth).
-    ///
-    /// # Errors
-    ///
-    /// The ZooKeeper errors of the read.
-    ///
-    /// ```no_run
-    /// # async fn _example(queue: zk_recipes::queue::DistributedQueue) -> zk_recipes::Result<()> {
-    /// println!("{} waiting", queue.len().await?);
-    /// # Ok(()) }
-    /// ```
-    pub async fn len(&self) -> Result<usize> {
-        Ok(self.engine.items().await?.len())
-    }
 }
+
+engine_methods!(DistributedQueue, "/orders");

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use zk_client::{Client, CreateMode, CreateOptions};
 
 use super::claimed::Claimed;
+use super::common::{claims_path_method, engine_methods};
 use super::engine::Engine;
 use super::layout::{Layout, kazoo_name};
 use crate::error::{Error, Result, zk};
@@ -62,50 +63,6 @@ impl KazooQueue {
         }
     }
 
-    /// Where claims go (`<path>-claims` unless set): one path per queue, the same for
-    /// every consumer of it.
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// let queue = zk_recipes::queue::KazooQueue::new(&client, "/tasks").claims_path("/claims/jobs");
-    /// # drop(queue); }
-    /// ```
-    #[must_use]
-    pub fn claims_path(mut self, path: &str) -> Self {
-        self.engine.claims = path.into();
-        self
-    }
-
-    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
-    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// let queue = zk_recipes::queue::KazooQueue::new(&client, "/tasks").max_items(1000);
-    /// # drop(queue); }
-    /// ```
-    #[must_use]
-    pub fn max_items(mut self, max: usize) -> Self {
-        self.engine.max_items = Some(max.max(1));
-        self
-    }
-
-    /// The queue's depth now, then again after each change of its items (a monitoring
-    /// stream); it ends after an error once the session has ended.
-    ///
-    /// ```no_run
-    /// use futures::StreamExt;
-    /// # async fn _example(queue: zk_recipes::queue::KazooQueue) {
-    /// let mut depths = std::pin::pin!(queue.depths());
-    /// while let Some(Ok(depth)) = depths.next().await {
-    ///     println!("{depth} waiting");
-    /// }
-    /// # }
-    /// ```
-    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
-        self.engine.depths()
-    }
-
     /// Adds an item with a priority from 0 (first) to 999 (kazoo's default is 100).
     ///
     /// # Errors
@@ -142,21 +99,6 @@ impl KazooQueue {
     pub async fn get(&self) -> Result<Option<Bytes>> {
         let names = self.engine.items().await?;
         self.engine.take_first(names).await
-    }
-
-    /// How many items the queue holds now (kazoo's `len`).
-    ///
-    /// # Errors
-    ///
-    /// The ZooKeeper errors of the read.
-    ///
-    /// ```no_run
-    /// # async fn _example(queue: zk_recipes::queue::KazooQueue) -> zk_recipes::Result<()> {
-    /// println!("{}", queue.len().await?);
-    /// # Ok(()) }
-    /// ```
-    pub async fn len(&self) -> Result<usize> {
-        Ok(self.engine.items().await?.len())
     }
 }
 
@@ -203,36 +145,6 @@ impl LockingQueue {
         // kazoo's `taken`, made once per LockingQueue object as `entries` is.
         engine.keep_claims = true;
         Self { engine }
-    }
-
-    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
-    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// let queue = zk_recipes::queue::LockingQueue::new(&client, "/work").max_items(1000);
-    /// # drop(queue); }
-    /// ```
-    #[must_use]
-    pub fn max_items(mut self, max: usize) -> Self {
-        self.engine.max_items = Some(max.max(1));
-        self
-    }
-
-    /// The queue's depth now, then again after each change of its items (a monitoring
-    /// stream); it ends after an error once the session has ended.
-    ///
-    /// ```no_run
-    /// use futures::StreamExt;
-    /// # async fn _example(queue: zk_recipes::queue::LockingQueue) {
-    /// let mut depths = std::pin::pin!(queue.depths());
-    /// while let Some(Ok(depth)) = depths.next().await {
-    ///     println!("{depth} waiting");
-    /// }
-    /// # }
-    /// ```
-    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
-        self.engine.depths()
     }
 
     /// Adds an item with a priority from 0 (first) to 999.
@@ -305,19 +217,8 @@ impl LockingQueue {
             Err(e) => Err(e),
         }
     }
-
-    /// How many items the queue holds now, claimed or not (kazoo's `len`).
-    ///
-    /// # Errors
-    ///
-    /// The ZooKeeper errors of the read.
-    ///
-    /// ```no_run
-    /// # async fn _example(queue: zk_recipes::queue::LockingQueue) -> zk_recipes::Result<()> {
-    /// println!("{}", queue.len().await?);
-    /// # Ok(()) }
-    /// ```
-    pub async fn len(&self) -> Result<usize> {
-        Ok(self.engine.items().await?.len())
-    }
 }
+
+engine_methods!(KazooQueue, "/tasks");
+claims_path_method!(KazooQueue, "/tasks");
+engine_methods!(LockingQueue, "/work");

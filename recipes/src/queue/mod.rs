@@ -56,6 +56,7 @@
 //! ```
 
 mod claimed;
+mod common;
 mod curator_family;
 mod distributed;
 mod engine;

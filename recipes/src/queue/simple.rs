@@ -8,6 +8,7 @@ use uuid::Uuid;
 use zk_client::Client;
 
 use super::claimed::Claimed;
+use super::common::{claims_path_method, engine_methods};
 use super::engine::Engine;
 use super::layout::Layout;
 use crate::error::{Error, Result};
@@ -50,50 +51,6 @@ impl SimpleDistributedQueue {
         Self {
             engine: Engine::new(client, path, &claims, Layout::Simple, id),
         }
-    }
-
-    /// Where claims go (`<path>-claims` unless set): one path per queue, the same for
-    /// every consumer of it.
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// let queue = zk_recipes::queue::SimpleDistributedQueue::new(&client, "/jobs").claims_path("/claims/jobs");
-    /// # drop(queue); }
-    /// ```
-    #[must_use]
-    pub fn claims_path(mut self, path: &str) -> Self {
-        self.engine.claims = path.into();
-        self
-    }
-
-    /// Bounds the queue: a put waits while it holds `max` items or more (Curator's
-    /// `maxItems`). Producers that put at the same moment can overshoot by one item each.
-    ///
-    /// ```no_run
-    /// # fn _example(client: zk_client::Client) {
-    /// let queue = zk_recipes::queue::SimpleDistributedQueue::new(&client, "/jobs").max_items(1000);
-    /// # drop(queue); }
-    /// ```
-    #[must_use]
-    pub fn max_items(mut self, max: usize) -> Self {
-        self.engine.max_items = Some(max.max(1));
-        self
-    }
-
-    /// The queue's depth now, then again after each change of its items (a monitoring
-    /// stream); it ends after an error once the session has ended.
-    ///
-    /// ```no_run
-    /// use futures::StreamExt;
-    /// # async fn _example(queue: zk_recipes::queue::SimpleDistributedQueue) {
-    /// let mut depths = std::pin::pin!(queue.depths());
-    /// while let Some(Ok(depth)) = depths.next().await {
-    ///     println!("{depth} waiting");
-    /// }
-    /// # }
-    /// ```
-    pub fn depths(&self) -> impl futures::Stream<Item = Result<usize>> + Send + 'static + use<> {
-        self.engine.depths()
     }
 
     /// Adds an item (once there is room, in a bounded queue).
@@ -245,21 +202,6 @@ impl SimpleDistributedQueue {
         self.engine.claim_batch(timeout, max).await
     }
 
-    /// How many items the queue holds now (its depth).
-    ///
-    /// # Errors
-    ///
-    /// The ZooKeeper errors of the read.
-    ///
-    /// ```no_run
-    /// # async fn _example(queue: zk_recipes::queue::SimpleDistributedQueue) -> zk_recipes::Result<()> {
-    /// println!("{} waiting", queue.len().await?);
-    /// # Ok(()) }
-    /// ```
-    pub async fn len(&self) -> Result<usize> {
-        Ok(self.engine.items().await?.len())
-    }
-
     /// Whether the queue holds no item now.
     ///
     /// # Errors
@@ -275,3 +217,6 @@ impl SimpleDistributedQueue {
         Ok(self.len().await? == 0)
     }
 }
+
+engine_methods!(SimpleDistributedQueue, "/jobs");
+claims_path_method!(SimpleDistributedQueue, "/jobs");
