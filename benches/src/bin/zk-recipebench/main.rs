@@ -276,12 +276,9 @@ fn main() {
             std::process::exit(EXIT_USAGE);
         }
     };
-    let workload = match Workload::parse(name) {
-        Ok(workload) => workload,
-        Err(()) => {
-            eprintln!("zk-recipebench: unknown workload {name}\n{usage}");
-            std::process::exit(EXIT_USAGE);
-        }
+    let Ok(workload) = Workload::parse(name) else {
+        eprintln!("zk-recipebench: unknown workload {name}\n{usage}");
+        std::process::exit(EXIT_USAGE);
     };
     let (mut builder, runtime) = match std::env::var("RB_RT").as_deref() {
         Ok("current") => (
