@@ -392,3 +392,64 @@ async fn curator_priority_delay_and_id_queues() {
         Err(Error::InvalidArgument(_))
     ));
 }
+
+/// A consumer cut off for longer than its session timeout comes back on a new session and
+/// delivers an item put after the heal within 10 s (RECIPES.md's CURATOR-623 scenario
+/// with the session lost, not only the connection).
+#[tokio::test]
+async fn after_a_partition_longer_than_the_session_an_item_is_delivered_within_10_s() {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+
+    let (zk, server) = client().await;
+    let endpoint = server.server().client_endpoint("long-cut").await.unwrap();
+    let hosts = format!("{}{}", endpoint.connect_string(), server.chroot());
+    let (tx, mut delivered) = tokio::sync::mpsc::unbounded_channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let sessions = zk_testkit::SessionRegistry::default();
+    let used = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let consumer = tokio::spawn(crate::chaos_kit::session_after_session(
+        hosts,
+        sessions,
+        stop.clone(),
+        {
+            let used = used.clone();
+            move |client| {
+                let tx = tx.clone();
+                used.lock().unwrap().push(client.session_id());
+                async move {
+                    let queue = SimpleDistributedQueue::new(&client, "/long");
+                    while let Ok(item) = queue.take().await {
+                        let _ = tx.send(item);
+                    }
+                }
+            }
+        },
+    ));
+    let producer = SimpleDistributedQueue::new(&zk, "/long");
+    producer.offer(b"before").await.unwrap();
+    assert_eq!(&within(delivered.recv()).await.unwrap()[..], b"before");
+    // Cut for one and a half session timeouts: the server expires the session.
+    let cut = endpoint.blackhole();
+    endpoint.reset_all();
+    tokio::time::sleep(crate::chaos_kit::SESSION * 3 / 2).await;
+    drop(cut);
+    let healed = std::time::Instant::now();
+    producer.offer(b"after").await.unwrap();
+    let item = tokio::time::timeout(Duration::from_secs(10), delivered.recv())
+        .await
+        .expect("delivered within 10 s of the heal")
+        .unwrap();
+    assert_eq!(&item[..], b"after");
+    println!(
+        "delivered {} ms after the heal",
+        healed.elapsed().as_millis()
+    );
+    assert_eq!(
+        used.lock().unwrap().len(),
+        2,
+        "the first session ended with the cut"
+    );
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    consumer.abort();
+}
