@@ -3,7 +3,7 @@
 use bytes::Bytes;
 use zk_client::{Error as ZkError, ErrorContext, MultiBuilder, Stat};
 
-use super::engine::Engine;
+use super::engine::{Engine, release_claim};
 use super::framing;
 use crate::error::{Error, Result, zk};
 use crate::protected::{join, wait_connected};
@@ -29,17 +29,27 @@ pub struct Claimed {
     data: Bytes,
     stat: Stat,
     session: i64,
+    /// Our claim's creation zxid (unknown from servers without create2).
+    claim_czxid: Option<i64>,
     settled: bool,
 }
 
 impl Claimed {
-    pub(crate) fn new(engine: Engine, name: String, data: Bytes, stat: Stat, session: i64) -> Self {
+    pub(crate) fn new(
+        engine: Engine,
+        name: String,
+        data: Bytes,
+        stat: Stat,
+        session: i64,
+        claim_czxid: Option<i64>,
+    ) -> Self {
         Self {
             engine,
             name,
             data,
             stat,
             session,
+            claim_czxid,
             settled: false,
         }
     }
@@ -175,8 +185,10 @@ impl Claimed {
                         return Err(e);
                     }
                     match client.exists(&claim).await {
-                        // Not applied: send it again.
-                        Ok(Some(stat)) if stat.ephemeral_owner == self.session => {}
+                        // Our claim is still there: not applied; send it again.
+                        Ok(Some(stat))
+                            if stat.ephemeral_owner == self.session
+                                && self.claim_czxid.is_none_or(|c| c == stat.czxid) => {}
                         Ok(_) => {
                             self.settled = true;
                             return match client.exists(&item).await {
@@ -215,7 +227,7 @@ impl Claimed {
         match self.engine.client.delete(&claim, None).await {
             Ok(()) | Err(ZkError::NoNode(_)) => Ok(()),
             Err(e) if e.is_connection_loss() => {
-                let _ = self.engine.client.delete_in_background(&claim, None);
+                release_claim(&self.engine.client, &claim, self.claim_czxid);
                 Ok(())
             }
             Err(e) => Err(zk(e)),
@@ -241,10 +253,7 @@ impl Claimed {
 impl Drop for Claimed {
     fn drop(&mut self) {
         if !self.settled {
-            let _ = self
-                .engine
-                .client
-                .delete_in_background(&self.claim_path(), None);
+            release_claim(&self.engine.client, &self.claim_path(), self.claim_czxid);
         }
     }
 }

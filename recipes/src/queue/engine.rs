@@ -303,13 +303,14 @@ impl Engine {
         let item = join(&self.items, name);
         let mut made_parents = false;
         let session = self.client.session_id();
-        let read = loop {
+        // The claim's creation zxid tells it apart from a later claim of the same name.
+        let (read, czxid) = loop {
             let create =
                 self.client
                     .create(&claim, self.id.as_bytes(), &CreateOptions::ephemeral());
             let read = self.client.get_data(&item);
             match create.await {
-                Ok(_) => break read,
+                Ok((_, stat)) => break (read, Some(stat.czxid)),
                 Err(ZkError::NodeExists(_)) => return Ok(None),
                 Err(ZkError::NoNode(_)) if !made_parents => {
                     make_path(&self.client, &self.claims, self.keep_claims).await?;
@@ -321,7 +322,7 @@ impl Engine {
                     // owns it.
                     match self.client.exists(&claim).await {
                         Ok(Some(stat)) if stat.ephemeral_owner == session => {
-                            break self.client.get_data(&item);
+                            break (self.client.get_data(&item), Some(stat.czxid));
                         }
                         Ok(_) => return Ok(None),
                         Err(e) => return Err(zk(e)),
@@ -337,13 +338,15 @@ impl Engine {
                 data,
                 stat,
                 session,
+                czxid,
             ))
         };
+        let give_back = || release_claim(&self.client, &claim, czxid);
         match read.await {
             Ok((data, stat)) => Ok(claimed(data, stat)),
             Err(ZkError::NoNode(_)) => {
                 // Taken by a consumer that does not claim: give our claim back.
-                let _ = self.client.delete_in_background(&claim, None);
+                give_back();
                 Ok(None)
             }
             Err(e) if e.is_connection_loss() => {
@@ -351,17 +354,17 @@ impl Engine {
                 match self.client.get_data(&item).await {
                     Ok((data, stat)) => Ok(claimed(data, stat)),
                     Err(ZkError::NoNode(_)) => {
-                        let _ = self.client.delete_in_background(&claim, None);
+                        give_back();
                         Ok(None)
                     }
                     Err(e) => {
-                        let _ = self.client.delete_in_background(&claim, None);
+                        give_back();
                         Err(zk(e))
                     }
                 }
             }
             Err(e) => {
-                let _ = self.client.delete_in_background(&claim, None);
+                give_back();
                 Err(zk(e))
             }
         }
@@ -414,6 +417,39 @@ impl Engine {
             }
         }
     }
+}
+
+/// Gives a claim back in the background: deletes it only while it is still the one made
+/// at `czxid` by this session. A blind delete sent again after a lost reply could delete a
+/// later claim of the same item, whose holder would then take the loss of its claim for
+/// an acknowledged item.
+pub(crate) fn release_claim(client: &Client, path: &str, czxid: Option<i64>) {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        // Outside a runtime only the client's own background delete is left.
+        let _ = client.delete_in_background(path, None);
+        return;
+    };
+    let (client, path) = (client.clone(), path.to_owned());
+    let session = client.session_id();
+    runtime.spawn(async move {
+        loop {
+            match client.exists(&path).await {
+                Ok(Some(stat))
+                    if stat.ephemeral_owner == session && czxid.is_none_or(|c| c == stat.czxid) =>
+                {
+                    match client.delete(&path, Some(stat.version)).await {
+                        Err(e) if e.is_connection_loss() => {}
+                        _ => return,
+                    }
+                }
+                Err(e) if e.is_connection_loss() => {}
+                _ => return,
+            }
+            if wait_connected(&client).await.is_err() {
+                return;
+            }
+        }
+    });
 }
 
 /// Milliseconds since the Unix epoch, on this machine's clock (delay queues).

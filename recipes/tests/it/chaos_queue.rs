@@ -7,7 +7,9 @@
 //!
 //! The verdict comes from the servers' transaction log (`zk_testkit::check::queue`): no
 //! item removed without its effect, no effect twice, no FIFO inversion within a producer;
-//! and from the producers' own count: every acknowledged put has its effect, none is left.
+//! from the producers' own count: every acknowledged put has its effect, none is left; and
+//! from the consumers': every acknowledgement they were told of was committed, and no
+//! other.
 //!
 //! Bounded in the default run (`ZK_CHAOS_SECS`, default 12); `ZK_CHAOS_SEED` replays a
 //! schedule.
@@ -177,5 +179,11 @@ async fn chaos_queue_loses_nothing_and_processes_each_item_once() {
     assert!(acked.len() > 100, "{report}");
     assert_eq!(lost, 0, "{report}");
     assert_eq!(report.left, 0, "{report}");
+    // What the consumers were told was acknowledged is what the servers committed.
+    assert_eq!(
+        processed.load(Ordering::Relaxed),
+        report.processed,
+        "{report}"
+    );
     assert!(report.is_safe(), "{report}\n{log}");
 }

@@ -26,6 +26,8 @@ pub struct QueueReport {
     /// Pairs of one producer's items claimed out of their put order (item `k + 1` first
     /// claimed before item `k`).
     pub inversions: usize,
+    /// The first unsafe transaction, as the log has it.
+    pub first_violation: Option<String>,
 }
 
 impl QueueReport {
@@ -54,7 +56,11 @@ impl fmt::Display for QueueReport {
             self.effects_without_removal,
             self.duplicated,
             self.inversions
-        )
+        )?;
+        match &self.first_violation {
+            Some(v) => write!(f, "; first: {v}"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -135,6 +141,7 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
         for effect in &effects_here {
             *effect_counts.entry(effect.clone()).or_default() += 1;
         }
+        let mut unsafe_txn = !effects_here.is_empty() && removed.is_empty();
         for id in &removed {
             let effect = id.replace('/', "-");
             match effects_here.iter().position(|e| *e == effect) {
@@ -142,10 +149,21 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
                     effects_here.swap_remove(at);
                     report.processed += 1;
                 }
-                None => report.removed_without_effect += 1,
+                None => {
+                    report.removed_without_effect += 1;
+                    unsafe_txn = true;
+                }
             }
         }
         report.effects_without_removal += effects_here.len();
+        unsafe_txn |= !effects_here.is_empty();
+        if unsafe_txn && report.first_violation.is_none() {
+            let ops: Vec<String> = txn
+                .iter()
+                .map(|e| format!("{:?} by {:#x}", e.op, e.session))
+                .collect();
+            report.first_violation = Some(format!("zxid {zxid:#x}: {}", ops.join(", ")));
+        }
     }
     report.left = live.len();
     report.duplicated = effect_counts.values().filter(|n| **n > 1).count();
