@@ -27,7 +27,7 @@ pub struct PartitionReport {
     pub stale_writes: usize,
     /// Lock nodes still alive at the end of the log.
     pub nodes_left: usize,
-    /// The first unsafe write, described with the writer's own lock history for the item.
+    /// The first write that broke the rule, described with the writer's own lock history for the item.
     pub first_violation: Option<String>,
 }
 
@@ -108,7 +108,7 @@ pub fn partition(log: &TxnLog, locks_path: &str, work_path: &str) -> PartitionRe
                         nodes.iter().find(|(_, p)| owner.get(p) == Some(&e.session))
                     });
                     let holder = nodes.and_then(|n| n.first());
-                    let unsafe_write = match mine {
+                    let violates = match mine {
                         None => {
                             report.writes_without_lock += 1;
                             true
@@ -120,7 +120,7 @@ pub fn partition(log: &TxnLog, locks_path: &str, work_path: &str) -> PartitionRe
                             stale
                         }
                     };
-                    if unsafe_write && report.first_violation.is_none() {
+                    if violates && report.first_violation.is_none() {
                         let own: Vec<String> = history
                             .iter()
                             .filter(|c| c.item == item && c.session == e.session)

@@ -26,7 +26,7 @@ pub struct QueueReport {
     /// Pairs of one producer's items claimed out of their put order (item `k + 1` first
     /// claimed before item `k`).
     pub inversions: usize,
-    /// The first unsafe transaction, as the log has it.
+    /// The first transaction that broke a rule, as the log has it.
     pub first_violation: Option<String>,
 }
 
@@ -141,7 +141,7 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
         for effect in &effects_here {
             *effect_counts.entry(effect.clone()).or_default() += 1;
         }
-        let mut unsafe_txn = !effects_here.is_empty() && removed.is_empty();
+        let mut violates = !effects_here.is_empty() && removed.is_empty();
         for id in &removed {
             let effect = id.replace('/', "-");
             match effects_here.iter().position(|e| *e == effect) {
@@ -151,13 +151,13 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
                 }
                 None => {
                     report.removed_without_effect += 1;
-                    unsafe_txn = true;
+                    violates = true;
                 }
             }
         }
         report.effects_without_removal += effects_here.len();
-        unsafe_txn |= !effects_here.is_empty();
-        if unsafe_txn && report.first_violation.is_none() {
+        violates |= !effects_here.is_empty();
+        if violates && report.first_violation.is_none() {
             let ops: Vec<String> = txn
                 .iter()
                 .map(|e| format!("{:?} by {:#x}", e.op, e.session))
