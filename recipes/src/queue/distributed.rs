@@ -62,7 +62,7 @@ impl DistributedQueue {
     /// Puts `items` framed in one node named `name` (and the sequence).
     pub(crate) async fn put_named<I: AsRef<[u8]>>(&self, items: &[I], name: &str) -> Result<()> {
         let data = framing::encode(items);
-        self.engine.put_within(&data, name, None).await.map(drop)
+        self.engine.put_within(&data, name, None).await
     }
 
     /// Removes the items whose name `which` accepts; how many.
@@ -87,8 +87,9 @@ impl DistributedQueue {
     ///
     /// # Errors
     ///
-    /// The ZooKeeper errors of the create. A connection loss leaves it unknown whether the
-    /// item was added; it is not added twice by retrying.
+    /// The ZooKeeper errors of the create. A put whose reply is lost is resolved on the
+    /// next connection and never adds the item twice; only when the session ends first
+    /// is the outcome unknown ([`Error::Zk`](crate::Error::Zk) with `SessionExpired`).
     ///
     /// ```no_run
     /// # async fn _example(queue: zk_recipes::queue::DistributedQueue) -> zk_recipes::Result<()> {
@@ -97,10 +98,7 @@ impl DistributedQueue {
     /// ```
     pub async fn put(&self, item: &[u8]) -> Result<()> {
         let data = framing::encode(&[item]);
-        self.engine
-            .put_within(&data, "queue-", None)
-            .await
-            .map(drop)
+        self.engine.put_within(&data, "queue-", None).await
     }
 
     /// [`put`](Self::put), waiting at most `timeout` for room in a bounded queue (Curator's
@@ -117,10 +115,7 @@ impl DistributedQueue {
     /// ```
     pub async fn put_timeout(&self, item: &[u8], timeout: Duration) -> Result<()> {
         let data = framing::encode(&[item]);
-        self.engine
-            .put_within(&data, "queue-", Some(timeout))
-            .await
-            .map(drop)
+        self.engine.put_within(&data, "queue-", Some(timeout)).await
     }
 
     /// Adds several items in one node (Curator's `putMulti`): they are taken together.
@@ -136,10 +131,7 @@ impl DistributedQueue {
     /// ```
     pub async fn put_many<I: AsRef<[u8]>>(&self, items: &[I]) -> Result<()> {
         let data = framing::encode(items);
-        self.engine
-            .put_within(&data, "queue-", None)
-            .await
-            .map(drop)
+        self.engine.put_within(&data, "queue-", None).await
     }
 
     /// Takes the first node's items, waiting for one: at most once (see

@@ -10,6 +10,7 @@ use zk_client::{Client, CreateMode, CreateOptions, Error as ZkError, OneshotWatc
 
 use super::claimed::Claimed;
 use super::layout::Layout;
+use super::receipts::Receipts;
 use crate::error::{Error, Result, zk};
 use crate::protected::{join, make_parents, wait_connected};
 
@@ -30,6 +31,8 @@ pub(crate) struct Engine {
     pub(crate) keep_items: bool,
     /// Whether the claims' parent is made persistent (a container otherwise).
     pub(crate) keep_claims: bool,
+    /// The puts' receipts (`<items>-puts` unless set).
+    pub(crate) receipts: Arc<Receipts>,
 }
 
 impl Engine {
@@ -54,22 +57,25 @@ impl Engine {
             // path a container itself, and re-creates it.
             keep_items: layout != Layout::Simple,
             keep_claims: matches!(layout, Layout::Curator(_)),
+            receipts: Arc::new(Receipts::new(&format!(
+                "{}-puts",
+                items.trim_end_matches('/')
+            ))),
         }
     }
 
     /// Creates an item once the queue has room, waiting at most `timeout` for it (forever:
-    /// `None`); its name. A put whose reply is lost is an error ([`Error::Zk`] with
-    /// `ConnectionLoss`): it may have been made, and is not made twice.
+    /// `None`). A put whose reply is lost is found again by its receipt: it is made once.
     pub(crate) async fn put_within(
         &self,
         data: &[u8],
         name: &str,
         timeout: Option<Duration>,
-    ) -> Result<String> {
+    ) -> Result<()> {
         if let Some(max) = self.max_items {
             self.wait_for_room(max, timeout).await?;
         }
-        self.put(data, name).await
+        self.put_all(&[data], name).await
     }
 
     /// Waits until the queue holds fewer than `max` items.
@@ -139,20 +145,53 @@ impl Engine {
         make_path(&self.client, &self.items, self.keep_items).await
     }
 
-    /// Creates an item; its name. A put whose reply is lost is an error
-    /// ([`Error::Zk`] with `ConnectionLoss`): it may have been made, and is not made twice.
-    pub(crate) async fn put(&self, data: &[u8], name: &str) -> Result<String> {
+    /// Creates one item of each of `data` named `name` and the sequence, in one
+    /// transaction with a receipt. After a lost reply the receipt says whether it was
+    /// applied; it is sent again only if not, so no item is made twice.
+    ///
+    /// # Errors
+    ///
+    /// The ZooKeeper errors of the transaction; when the session ends before the outcome
+    /// of a lost reply is known, [`Error::Zk`] with `SessionExpired` (the items may have
+    /// been added).
+    pub(crate) async fn put_all<D: AsRef<[u8]>>(&self, data: &[D], name: &str) -> Result<()> {
         let path = join(&self.items, name);
         let options = CreateOptions::new(CreateMode::PersistentSequential);
-        let mut made_parents = false;
+        let mut receipt = self.receipts.issue(&self.client);
+        let mut parents_made = 0;
         loop {
-            match self.client.create(&path, data, &options).await {
-                Ok((created, _)) => return Ok(name_of(&created).to_owned()),
-                Err(ZkError::NoNode(_)) if !made_parents => {
-                    self.make_items_path().await?;
-                    made_parents = true;
+            let multi = data
+                .iter()
+                .fold(self.client.multi(), |m, d| {
+                    m.create(&path, d.as_ref(), &options)
+                })
+                .create(receipt.path(), b"", &CreateOptions::persistent());
+            match multi.commit().await {
+                Ok(_) => return Ok(()),
+                // The items' parent, or the receipts' (reaped once empty): make it, twice
+                // at most (the other may be missing too).
+                Err(ZkError::NoNode(e)) if parents_made < 2 => {
+                    parents_made += 1;
+                    if e.path.as_deref() == Some(receipt.path()) {
+                        make_parents(&self.client, &self.receipts.path).await?;
+                    } else {
+                        self.make_items_path().await?;
+                    }
                 }
-                Err(e) => return Err(zk(e)),
+                Err(e) if e.is_connection_loss() => {
+                    if receipt.applied().await? {
+                        return Ok(());
+                    }
+                }
+                // Sent again after a lost reply, and the first copy was applied meanwhile:
+                // the receipt is ours (a fresh uuid).
+                Err(ZkError::NodeExists(e)) if e.path.as_deref() == Some(receipt.path()) => {
+                    return Ok(());
+                }
+                Err(e) => {
+                    receipt.unused();
+                    return Err(zk(e));
+                }
             }
         }
     }
@@ -303,6 +342,9 @@ impl Engine {
         let item = join(&self.items, name);
         let mut made_parents = false;
         let session = self.client.session_id();
+        // Whether an earlier create of this claim lost its reply: a claim of our session
+        // found then is that create's.
+        let mut lost = false;
         // The claim's creation zxid tells it apart from a later claim of the same name.
         let (read, czxid) = loop {
             let create =
@@ -311,20 +353,27 @@ impl Engine {
             let read = self.client.get_data(&item);
             match create.await {
                 Ok((_, stat)) => break (read, Some(stat.czxid)),
-                Err(ZkError::NodeExists(_)) => return Ok(None),
+                Err(ZkError::NodeExists(_)) if !lost => return Ok(None),
                 Err(ZkError::NoNode(_)) if !made_parents => {
                     make_path(&self.client, &self.claims, self.keep_claims).await?;
                     made_parents = true;
                 }
-                Err(e) if e.is_connection_loss() => {
+                // After a lost reply, `NodeExists` may be our own claim.
+                Err(e) if e.is_connection_loss() || matches!(e, ZkError::NodeExists(_)) => {
+                    lost = true;
                     wait_connected(&self.client).await?;
                     // Whether the create was applied: the claim is ours if our session
-                    // owns it.
-                    match self.client.exists(&claim).await {
+                    // owns it. One that was not is made again, so that no item is
+                    // skipped for a later one.
+                    let sync = self.client.sync(&self.claims);
+                    let exists = self.client.exists(&claim);
+                    match sync.await.and(exists.await) {
                         Ok(Some(stat)) if stat.ephemeral_owner == session => {
                             break (self.client.get_data(&item), Some(stat.czxid));
                         }
-                        Ok(_) => return Ok(None),
+                        Ok(Some(_)) => return Ok(None),
+                        Ok(None) => {}
+                        Err(e) if e.is_connection_loss() => {}
                         Err(e) => return Err(zk(e)),
                     }
                 }
@@ -472,9 +521,4 @@ async fn make_path(client: &Client, path: &str, keep: bool) -> Result<()> {
         Ok(_) | Err(ZkError::NodeExists(_)) => Ok(()),
         Err(e) => Err(zk(e)),
     }
-}
-
-/// The last segment of a path.
-pub(crate) fn name_of(path: &str) -> &str {
-    path.rsplit('/').next().unwrap_or(path)
 }

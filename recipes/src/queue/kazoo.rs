@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use uuid::Uuid;
-use zk_client::{Client, CreateMode, CreateOptions};
+use zk_client::Client;
 
 use super::claimed::Claimed;
 use super::common::{claims_path_method, engine_methods};
 use super::engine::Engine;
 use super::layout::{Layout, kazoo_name};
-use crate::error::{Error, Result, zk};
+use crate::error::{Error, Result};
 use crate::protected::join;
 
 /// kazoo priorities: 0 (first) to 999.
@@ -68,7 +68,8 @@ impl KazooQueue {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] for a priority above 999; the ZooKeeper errors of the
-    /// create (after a connection loss it is unknown whether the item was added).
+    /// create. A put whose reply is lost is resolved on the next connection and never
+    /// adds the item twice; only when the session ends first is the outcome unknown.
     ///
     /// ```no_run
     /// # async fn _example(queue: zk_recipes::queue::KazooQueue) -> zk_recipes::Result<()> {
@@ -80,7 +81,6 @@ impl KazooQueue {
         self.engine
             .put_within(data, &kazoo_name(priority), None)
             .await
-            .map(drop)
     }
 
     /// Takes the first item, or `None` at once when there is none (kazoo's `get`).
@@ -163,7 +163,6 @@ impl LockingQueue {
         self.engine
             .put_within(data, &kazoo_name(priority), None)
             .await
-            .map(drop)
     }
 
     /// Adds several items in one transaction, all with one priority (kazoo's `put_all`).
@@ -179,23 +178,7 @@ impl LockingQueue {
     /// ```
     pub async fn put_all<I: AsRef<[u8]>>(&self, items: &[I], priority: u16) -> Result<()> {
         check_priority(priority)?;
-        let path = join(&self.engine.items, &kazoo_name(priority));
-        let options = CreateOptions::new(CreateMode::PersistentSequential);
-        let client = &self.engine.client;
-        let mut made_parents = false;
-        loop {
-            let multi = items.iter().fold(client.multi(), |m, item| {
-                m.create(&path, item.as_ref(), &options)
-            });
-            match multi.commit().await {
-                Ok(_) => return Ok(()),
-                Err(zk_client::Error::NoNode(_)) if !made_parents => {
-                    self.engine.make_items_path().await?;
-                    made_parents = true;
-                }
-                Err(e) => return Err(zk(e)),
-            }
-        }
+        self.engine.put_all(items, &kazoo_name(priority)).await
     }
 
     /// Claims the first item, waiting at most `timeout`; `None` when none came in time

@@ -38,8 +38,13 @@
 //! - **Exactly once**, for consumers whose effect is a ZooKeeper write:
 //!   [`Claimed::ack_with`] commits that write in the transaction that removes the item.
 //!
-//! Puts are not retried: a put whose reply is lost returns the connection error and may or
-//! may not have added the item, and it is never added twice behind the caller's back.
+//! Puts are protected: each creates its items together with a receipt,
+//! `<items path>-puts/<uuid>`, in one transaction. A put whose reply is lost looks for its
+//! receipt on the next connection and sends the transaction again only if it is missing,
+//! so an item is never added twice nor lost; only a session that ends first leaves the
+//! outcome unknown (`SessionExpired`). Receipts are deleted in the background, up to 64 in
+//! one transaction, and sit beside the queue where Curator's and kazoo's consumers never
+//! look. Receipts left by a producer that died are swept by the next one once an hour old.
 //! Waits re-read the queue after every reconnect (CURATOR-623). FIFO holds per producer
 //! (sequence order); consumers that claim never take one item twice at once.
 //!
@@ -63,6 +68,7 @@ mod engine;
 mod framing;
 mod kazoo;
 mod layout;
+mod receipts;
 mod simple;
 
 pub use claimed::Claimed;

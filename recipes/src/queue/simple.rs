@@ -57,8 +57,9 @@ impl SimpleDistributedQueue {
     ///
     /// # Errors
     ///
-    /// The ZooKeeper errors of the create. A connection loss leaves it unknown whether the
-    /// item was added; it is not added twice by retrying.
+    /// The ZooKeeper errors of the create. A put whose reply is lost is resolved on the
+    /// next connection and never adds the item twice; only when the session ends first
+    /// is the outcome unknown ([`Error::Zk`](crate::Error::Zk) with `SessionExpired`).
     ///
     /// ```no_run
     /// # async fn _example(queue: zk_recipes::queue::SimpleDistributedQueue) -> zk_recipes::Result<()> {
@@ -66,7 +67,7 @@ impl SimpleDistributedQueue {
     /// # Ok(()) }
     /// ```
     pub async fn offer(&self, data: &[u8]) -> Result<()> {
-        self.engine.put_within(data, "qn-", None).await.map(drop)
+        self.engine.put_within(data, "qn-", None).await
     }
 
     /// [`offer`](Self::offer), waiting at most `timeout` for room in a bounded queue.
@@ -81,10 +82,7 @@ impl SimpleDistributedQueue {
     /// # Ok(()) }
     /// ```
     pub async fn offer_timeout(&self, data: &[u8], timeout: Duration) -> Result<()> {
-        self.engine
-            .put_within(data, "qn-", Some(timeout))
-            .await
-            .map(drop)
+        self.engine.put_within(data, "qn-", Some(timeout)).await
     }
 
     /// Takes the first item, or `None` at once when there is none.

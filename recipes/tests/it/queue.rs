@@ -11,7 +11,7 @@ use zk_recipes::Error;
 use zk_recipes::queue::{DistributedQueue, KazooQueue, LockingQueue, SimpleDistributedQueue};
 
 use crate::node::through;
-use crate::support::{children, client, connect, within};
+use crate::support::{children, client, connect, until_empty, within};
 
 fn ten_seconds() -> zk_client::ClientBuilder {
     Client::builder().session_timeout(Duration::from_secs(10))
@@ -192,6 +192,58 @@ async fn a_lost_reply_to_the_removal_neither_loses_nor_repeats_the_item() {
     drop(lost);
     assert_eq!(endpoint.stats().dropped_replies, 2);
     assert!(children(&zk, "/lossy").await.is_empty());
+}
+
+/// RECIPES.md's duplicated put: the create is applied and its reply lost; a producer that
+/// retries blindly adds the item twice. Here the receipt made in the same transaction
+/// tells: the put succeeds once. A put sent while the connection hangs is resolved the
+/// same way after the reconnect. The receipts are deleted afterwards.
+#[tokio::test]
+async fn a_put_whose_reply_is_lost_is_added_once_and_its_receipt_deleted() {
+    let (zk, server) = client().await;
+    let session = Client::builder().session_timeout(Duration::from_secs(4));
+    let (producer, endpoint) = through(&server, "lost-put", session).await;
+    let queue = DistributedQueue::new(&producer, "/lost-put");
+    queue.put(b"first").await.unwrap();
+
+    let lost = endpoint.drop_reply(1);
+    within(queue.put(b"once")).await.unwrap();
+    drop(lost);
+    assert_eq!(endpoint.stats().dropped_replies, 1, "the reply was lost");
+
+    let mut states = producer.state_watcher();
+    let hole = endpoint.blackhole();
+    let hanging = tokio::spawn({
+        let queue = queue.clone();
+        async move { queue.put(b"through the hole").await }
+    });
+    within(states.wait_for(|s| !s.is_connected()))
+        .await
+        .unwrap();
+    drop(hole);
+    within(hanging).await.unwrap().unwrap();
+
+    let consumer = DistributedQueue::new(&zk, "/lost-put");
+    let mut taken = Vec::new();
+    while let Ok(item) = consumer
+        .claim_timeout(Some(Duration::from_millis(300)))
+        .await
+    {
+        taken.extend(item.items().unwrap());
+        item.ack().await.unwrap();
+    }
+    let expected: [&[u8]; 3] = [b"first", b"once", b"through the hole"];
+    assert_eq!(taken, expected, "each put added its item once, in order");
+    until_empty(&zk, "/lost-put-puts").await;
+
+    // kazoo's put_all: several items and one receipt in one transaction.
+    let kazoo = LockingQueue::new(&producer, "/lost-put-all");
+    let lost = endpoint.drop_reply(1);
+    within(kazoo.put_all(&[b"a", b"b"], 100)).await.unwrap();
+    drop(lost);
+    assert_eq!(endpoint.stats().dropped_replies, 2);
+    assert_eq!(children(&zk, "/lost-put-all/entries").await.len(), 2);
+    until_empty(&zk, "/lost-put-all/entries-puts").await;
 }
 
 /// CURATOR-623: a consumer waiting through a long cut must still see items put meanwhile.

@@ -4,7 +4,8 @@
 //! the lowest holds the lock or leads): [`mutex`], [`semaphore`], [`election`]; whether
 //! items shared out under per-item locks were worked on by one member at a time:
 //! [`partition`]; whether a node that must exist once was ever duplicated:
-//! [`ephemerals`]; and what became of every item of a queue: [`queue`].
+//! [`ephemerals`]; and what became of every item of a queue: [`queue`] (exactly-once
+//! consumers), [`redelivery`] (at-least-once consumers).
 //!
 //! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
 //! multis that start with a `check` of its lock node and then write the protected
@@ -28,10 +29,12 @@ use crate::oracle::{TxnLog, TxnOp};
 mod nodes;
 mod partition;
 mod queue;
+mod redelivery;
 
 pub use nodes::{NodesReport, ephemerals};
 pub use partition::{PartitionReport, partition};
 pub use queue::{QueueReport, queue};
+pub use redelivery::{RedeliveryReport, redelivery};
 
 /// What [`mutex`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -89,9 +89,7 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
     let mut report = QueueReport::default();
     // Item name → its id, while in the queue.
     let mut live: HashMap<String, String> = HashMap::new();
-    // Producer → index → (item name, first claim zxid).
-    let mut by_producer: HashMap<String, BTreeMap<u64, (String, Option<i64>)>> = HashMap::new();
-    let mut name_to_key: HashMap<String, (String, u64)> = HashMap::new();
+    let mut order = FirstClaims::default();
     let mut effect_counts: HashMap<String, usize> = HashMap::new();
     for txn in transactions(log) {
         if txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. })) {
@@ -106,24 +104,10 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
                     if let Some(name) = child(&items, path).filter(|n| sequence(n).is_some()) {
                         let id = String::from_utf8_lossy(data).into_owned();
                         report.put += 1;
-                        if let Some((producer, index)) = id.split_once('/') {
-                            if let Ok(index) = index.parse::<u64>() {
-                                by_producer
-                                    .entry(producer.to_owned())
-                                    .or_default()
-                                    .insert(index, (name.clone(), None));
-                                name_to_key.insert(name.clone(), (producer.to_owned(), index));
-                            }
-                        }
+                        order.put(&name, &id);
                         live.insert(name, id);
                     } else if let Some(name) = child(&claims, path) {
-                        if let Some((producer, index)) = name_to_key.get(&name) {
-                            if let Some(entry) =
-                                by_producer.get_mut(producer).and_then(|m| m.get_mut(index))
-                            {
-                                entry.1.get_or_insert(zxid);
-                            }
-                        }
+                        order.claimed(&name, zxid);
                     } else if let Some(effect) = child(&effects, path) {
                         effects_here.push(effect);
                     }
@@ -167,17 +151,62 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
     }
     report.left = live.len();
     report.duplicated = effect_counts.values().filter(|n| **n > 1).count();
-    for items in by_producer.values() {
-        let claims: Vec<Option<i64>> = items.values().map(|(_, first)| *first).collect();
-        for pair in claims.windows(2) {
-            if let [Some(earlier), Some(later)] = pair {
-                if later < earlier {
-                    report.inversions += 1;
-                }
+    report.inversions = order.inversions();
+    report
+}
+
+/// The first claim of each producer's items, in put order: FIFO per producer.
+#[derive(Debug, Default)]
+pub(super) struct FirstClaims {
+    /// Producer → index → first claim zxid.
+    by_producer: HashMap<String, BTreeMap<u64, Option<i64>>>,
+    /// Item name → (producer, index).
+    keys: HashMap<String, (String, u64)>,
+}
+
+impl FirstClaims {
+    /// Item `name` was put with id `<producer>/<index>`.
+    pub(super) fn put(&mut self, name: &str, id: &str) {
+        if let Some((producer, index)) = id.split_once('/') {
+            if let Ok(index) = index.parse::<u64>() {
+                let producer = producer.to_owned();
+                self.by_producer
+                    .entry(producer.clone())
+                    .or_default()
+                    .insert(index, None);
+                self.keys.insert(name.to_owned(), (producer, index));
             }
         }
     }
-    report
+
+    /// Item `name` was claimed at `zxid`.
+    pub(super) fn claimed(&mut self, name: &str, zxid: i64) {
+        if let Some((producer, index)) = self.keys.get(name) {
+            if let Some(first) = self
+                .by_producer
+                .get_mut(producer)
+                .and_then(|m| m.get_mut(index))
+            {
+                first.get_or_insert(zxid);
+            }
+        }
+    }
+
+    /// Pairs of consecutive items of one producer first claimed in the other order.
+    pub(super) fn inversions(&self) -> usize {
+        let mut inversions = 0;
+        for items in self.by_producer.values() {
+            let claims: Vec<Option<i64>> = items.values().copied().collect();
+            for pair in claims.windows(2) {
+                if let [Some(earlier), Some(later)] = pair {
+                    if later < earlier {
+                        inversions += 1;
+                    }
+                }
+            }
+        }
+        inversions
+    }
 }
 
 #[cfg(test)]
