@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt as _};
-use zk_client::{Client, CreateMode, CreateOptions, Error as ZkError, OneshotWatcher};
+use zk_client::{Client, CreateOptions, Error as ZkError, OneshotWatcher};
 
 use super::claimed::Claimed;
 use super::layout::Layout;
+use super::put::PutBatch;
 use super::receipts::Receipts;
 use crate::error::{Error, Result, zk};
 use crate::protected::{join, make_parents, wait_connected};
@@ -33,6 +34,8 @@ pub(crate) struct Engine {
     pub(crate) keep_claims: bool,
     /// The puts' receipts (`<items>-puts` unless set).
     pub(crate) receipts: Arc<Receipts>,
+    /// Puts waiting to go out together.
+    pub(crate) puts: Arc<PutBatch>,
 }
 
 impl Engine {
@@ -61,25 +64,12 @@ impl Engine {
                 "{}-puts",
                 items.trim_end_matches('/')
             ))),
+            puts: Arc::default(),
         }
-    }
-
-    /// Creates an item once the queue has room, waiting at most `timeout` for it (forever:
-    /// `None`). A put whose reply is lost is found again by its receipt: it is made once.
-    pub(crate) async fn put_within(
-        &self,
-        data: &[u8],
-        name: &str,
-        timeout: Option<Duration>,
-    ) -> Result<()> {
-        if let Some(max) = self.max_items {
-            self.wait_for_room(max, timeout).await?;
-        }
-        self.put_all(&[data], name).await
     }
 
     /// Waits until the queue holds fewer than `max` items.
-    async fn wait_for_room(&self, max: usize, timeout: Option<Duration>) -> Result<()> {
+    pub(super) async fn wait_for_room(&self, max: usize, timeout: Option<Duration>) -> Result<()> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let mut depths = std::pin::pin!(self.depths());
         loop {
@@ -143,57 +133,6 @@ impl Engine {
     /// Makes the items' parent after a create under it failed with `NoNode`.
     pub(crate) async fn make_items_path(&self) -> Result<()> {
         make_path(&self.client, &self.items, self.keep_items).await
-    }
-
-    /// Creates one item of each of `data` named `name` and the sequence, in one
-    /// transaction with a receipt. After a lost reply the receipt says whether it was
-    /// applied; it is sent again only if not, so no item is made twice.
-    ///
-    /// # Errors
-    ///
-    /// The ZooKeeper errors of the transaction; when the session ends before the outcome
-    /// of a lost reply is known, [`Error::Zk`] with `SessionExpired` (the items may have
-    /// been added).
-    pub(crate) async fn put_all<D: AsRef<[u8]>>(&self, data: &[D], name: &str) -> Result<()> {
-        let path = join(&self.items, name);
-        let options = CreateOptions::new(CreateMode::PersistentSequential);
-        let mut receipt = self.receipts.issue(&self.client);
-        let mut parents_made = 0;
-        loop {
-            let multi = data
-                .iter()
-                .fold(self.client.multi(), |m, d| {
-                    m.create(&path, d.as_ref(), &options)
-                })
-                .create(receipt.path(), b"", &CreateOptions::persistent());
-            match multi.commit().await {
-                Ok(_) => return Ok(()),
-                // The items' parent, or the receipts' (reaped once empty): make it, twice
-                // at most (the other may be missing too).
-                Err(ZkError::NoNode(e)) if parents_made < 2 => {
-                    parents_made += 1;
-                    if e.path.as_deref() == Some(receipt.path()) {
-                        make_parents(&self.client, &self.receipts.path).await?;
-                    } else {
-                        self.make_items_path().await?;
-                    }
-                }
-                Err(e) if e.is_connection_loss() => {
-                    if receipt.applied().await? {
-                        return Ok(());
-                    }
-                }
-                // Sent again after a lost reply, and the first copy was applied meanwhile:
-                // the receipt is ours (a fresh uuid).
-                Err(ZkError::NodeExists(e)) if e.path.as_deref() == Some(receipt.path()) => {
-                    return Ok(());
-                }
-                Err(e) => {
-                    receipt.unused();
-                    return Err(zk(e));
-                }
-            }
-        }
     }
 
     /// The items due now, first to take first (none when the path does not exist).

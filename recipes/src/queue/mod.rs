@@ -68,6 +68,7 @@ mod engine;
 mod framing;
 mod kazoo;
 mod layout;
+mod put;
 mod receipts;
 mod simple;
 

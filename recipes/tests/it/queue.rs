@@ -1,7 +1,8 @@
 //! Queues against a real server: order, waits, the three delivery modes, claims that
 //! come back when their session ends, a lost reply to the removing transaction, a
 //! connection cut while a consumer waits (CURATOR-623), kazoo's priorities and
-//! LockingQueue (kazoo #366).
+//! LockingQueue (kazoo #366, #501), requeued items (CURATOR-56/224) and puts whose reply is
+//! lost.
 
 use std::time::Duration;
 
@@ -504,4 +505,115 @@ async fn after_a_partition_longer_than_the_session_an_item_is_delivered_within_1
     );
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     consumer.abort();
+}
+
+/// CURATOR-56 / CURATOR-224: Curator's requeue after a failed consumer re-created the item
+/// under the wrong name, losing its id or priority. Here a consumer that fails gives the
+/// claim back and the item never moves: it comes back under its own name, with its
+/// priority and id, ahead of later items.
+#[tokio::test]
+async fn curator_56_224_an_item_given_back_keeps_its_priority_and_id() {
+    use zk_recipes::queue::{DistributedIdQueue, DistributedPriorityQueue};
+
+    let (zk, _server) = client().await;
+    let priorities = DistributedPriorityQueue::new(&zk, "/requeue-prio");
+    priorities.put(b"urgent", -5).await.unwrap();
+    priorities.put(b"routine", 7).await.unwrap();
+    let failed = priorities.claim().await.unwrap();
+    let name = failed.name().to_owned();
+    assert_eq!(failed.items().unwrap(), [&b"urgent"[..]]);
+    failed.release().await.unwrap();
+    let again = within(priorities.claim()).await.unwrap();
+    assert_eq!(again.name(), name, "the same node, so the same priority");
+    assert_eq!(again.items().unwrap(), [&b"urgent"[..]]);
+    again.ack().await.unwrap();
+    assert_eq!(priorities.take().await.unwrap(), [&b"routine"[..]]);
+
+    let ids = DistributedIdQueue::new(&zk, "/requeue-ids");
+    ids.put(b"job", "order-17").await.unwrap();
+    let failed = ids.claim().await.unwrap();
+    drop(failed);
+    let again = within(ids.claim()).await.unwrap();
+    assert!(again.name().contains("|order-17|"), "{}", again.name());
+    again.release().await.unwrap();
+    assert_eq!(
+        ids.remove("order-17").await.unwrap(),
+        1,
+        "still removable by id"
+    );
+    assert!(children(&zk, "/requeue-ids").await.is_empty());
+}
+
+/// kazoo #501 / #523: several LockingQueue readers on many items; a stale snapshot leaked
+/// taken nodes and left readers blocked while items waited. Every item is consumed once,
+/// and `taken` ends empty.
+#[tokio::test]
+async fn kazoo_501_523_several_locking_queue_readers_consume_everything() {
+    let (zk, server) = client().await;
+    let items: Vec<String> = (0..200).map(|i| format!("item {i}")).collect();
+    LockingQueue::new(&zk, "/lq-many")
+        .put_all(&items, 100)
+        .await
+        .unwrap();
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let client = connect(&server).await;
+        readers.push(tokio::spawn(async move {
+            let queue = LockingQueue::new(&client, "/lq-many");
+            let mut got = Vec::new();
+            while let Some(item) = queue.get(Duration::from_millis(500)).await.unwrap() {
+                got.push(String::from_utf8(item.data().to_vec()).unwrap());
+                item.ack().await.unwrap();
+            }
+            client.close().await;
+            got
+        }));
+    }
+    let mut got = Vec::new();
+    for reader in readers {
+        got.extend(within(reader).await.unwrap());
+    }
+    got.sort();
+    let mut expected = items;
+    expected.sort();
+    assert_eq!(got, expected, "each item consumed exactly once");
+    assert!(children(&zk, "/lq-many/entries").await.is_empty());
+    assert!(children(&zk, "/lq-many/taken").await.is_empty());
+}
+
+/// Puts made while one transaction is on its way go out together: 300 concurrent puts
+/// from one producer take far fewer transactions, and each item is added once.
+#[tokio::test]
+async fn concurrent_puts_go_out_together_and_each_is_added_once() {
+    let (zk, _server) = client().await;
+    let queue = SimpleDistributedQueue::new(&zk, "/together");
+    let puts = (0..300).map(|i| {
+        let queue = queue.clone();
+        async move { queue.offer(format!("{i:03}").as_bytes()).await }
+    });
+    for put in futures::future::join_all(puts).await {
+        put.unwrap();
+    }
+    let names = children(&zk, "/together").await;
+    let reads = names.iter().fold(zk.multi_read(), |m, name| {
+        m.get_data(&format!("/together/{name}"))
+    });
+    let mut data = Vec::new();
+    let mut transactions = std::collections::HashSet::new();
+    for read in reads.commit().await.unwrap() {
+        let zk_client::ReadResult::Data(bytes, stat) = read.unwrap() else {
+            panic!("a getData answered with children");
+        };
+        data.push(String::from_utf8(bytes.to_vec()).unwrap());
+        transactions.insert(stat.czxid);
+    }
+    data.sort();
+    let expected: Vec<String> = (0..300).map(|i| format!("{i:03}")).collect();
+    assert_eq!(data, expected);
+    assert!(
+        transactions.len() < 100,
+        "{} transactions for 300 puts",
+        transactions.len()
+    );
+    until_empty(&zk, "/together-puts").await;
 }
