@@ -42,9 +42,15 @@
 //! `<items path>-puts/<uuid>`, in one transaction. A put whose reply is lost looks for its
 //! receipt on the next connection and sends the transaction again only if it is missing,
 //! so an item is never added twice nor lost; only a session that ends first leaves the
-//! outcome unknown (`SessionExpired`). Receipts are deleted in the background, up to 64 in
-//! one transaction, and sit beside the queue where Curator's and kazoo's consumers never
-//! look. Receipts left by a producer that died are swept by the next one once an hour old.
+//! outcome unknown (`SessionExpired`). (Curator's protected names, a `_c_<uuid>-` prefix on
+//! the node, would change the order in which Curator's and kazoo's consumers, which sort
+//! by name, take the items.) Receipts are deleted in the background, up to 64 in one
+//! transaction, and sit beside the queue where Curator's and kazoo's consumers never look.
+//! Receipts left by a producer that died are swept by the next one once an hour old.
+//!
+//! Puts that a producer makes while its last transaction is on its way go out together in
+//! the next one, with one receipt (up to 128 items or 256 KiB): a lone put is sent at once,
+//! and a producer with many puts in flight pays one transaction per batch.
 //! Waits re-read the queue after every reconnect (CURATOR-623). FIFO holds per producer
 //! (sequence order); consumers that claim never take one item twice at once.
 //!
