@@ -60,6 +60,7 @@
 //! | [`partition::Partitioner`] | none | `SetPartitioner` | `<path>/party/{hex}-<identifier>` (E, a `ShallowParty`), `<path>/locks/<item>/{hex}__lock__{seq}` (ES, a kazoo `Lock`) |
 //! | [`discovery::ServiceDiscovery`], [`discovery::ServiceCache`], [`discovery::ServiceProvider`] | `ServiceDiscovery`, `ServiceCache`, `ServiceProvider` (curator-x-discovery) | none | `<base>/<name>/<id>`: E (DYNAMIC), ES (DYNAMIC_SEQUENTIAL), P (STATIC, PERMANENT); data = the instance's JSON |
 //! | [`discovery::Capabilities`] | none | none | a DYNAMIC instance per advertised service: `<base>/<service>/<uuid>` (E) |
+//! | [`tasks::TaskScope`], [`tasks::Master`], [`tasks::Worker`] | none (the book's master-worker example; ZooChestrator) | none | `<scope>/master` (a latch), `<scope>/workers/worker-<id>` (E), `<scope>/tasks/task-{metadata}-{seq}` (PS), `<scope>/assign/worker-<id>/<task>` (P), `<scope>/status/<task>` (P) |
 //! | [`state::ConnectionStates`], [`state::LossPolicy`] | `ConnectionState`, `ConnectionStateErrorPolicy` | `KazooState` | none |
 //! | [`protected`] | `withProtection()` | the fixed `{hex}` lock prefix | `_c_{uuid}-<name>` |
 //!
@@ -116,6 +117,7 @@ pub mod partition;
 pub mod protected;
 pub mod queue;
 pub mod state;
+pub mod tasks;
 
 mod error;
 

@@ -36,6 +36,8 @@ pub(crate) struct Engine {
     pub(crate) receipts: Arc<Receipts>,
     /// Puts waiting to go out together.
     pub(crate) puts: Arc<PutBatch>,
+    /// The ACL items and receipts are made with (the server's open ACL: `None`).
+    pub(crate) acl: Option<Vec<zk_client::Acl>>,
 }
 
 impl Engine {
@@ -65,6 +67,7 @@ impl Engine {
                 items.trim_end_matches('/')
             ))),
             puts: Arc::default(),
+            acl: None,
         }
     }
 

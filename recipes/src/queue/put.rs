@@ -138,7 +138,12 @@ impl Engine {
     /// Creates `items` (path prefix, data), each persistent-sequential, in one
     /// transaction with a receipt; resolves a lost reply by the receipt.
     async fn commit_puts(&self, items: &[(String, Vec<u8>)]) -> Result<()> {
-        let options = CreateOptions::new(CreateMode::PersistentSequential);
+        let with_acl = |options: CreateOptions| match &self.acl {
+            Some(acl) => options.acl(acl.clone()),
+            None => options,
+        };
+        let options = with_acl(CreateOptions::new(CreateMode::PersistentSequential));
+        let receipt_options = with_acl(CreateOptions::persistent());
         let mut receipt = self.receipts.issue(&self.client);
         let mut parents_made = 0;
         loop {
@@ -147,7 +152,7 @@ impl Engine {
                 .fold(self.client.multi(), |m, (path, data)| {
                     m.create(path, data, &options)
                 })
-                .create(receipt.path(), b"", &CreateOptions::persistent());
+                .create(receipt.path(), b"", &receipt_options);
             match multi.commit().await {
                 Ok(_) => return Ok(()),
                 // The items' parent, or the receipts' (reaped once empty): make it, twice

@@ -1,0 +1,352 @@
+//! [`Assignment`]: a task given to this worker, and the four ways to finish it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use zk_client::{CreateMode, CreateOptions, Error as ZkError, MultiBuilder};
+
+use super::names::{self, Metadata};
+use super::scope::{NewTask, TaskScope};
+use crate::error::{Error, Result, zk};
+use crate::lock::LostReason;
+use crate::protected::wait_connected;
+
+/// A task the master assigned to this worker (`assign/worker-<id>/<task>`).
+///
+/// Finish it with [`complete`](Self::complete), [`fail`](Self::fail),
+/// [`release`](Self::release) or [`complete_and_create`](Self::complete_and_create): each
+/// is one transaction that removes the assignment, so a task is finished once, and not at
+/// all when the master took it back meanwhile (then [`Error::InvalidArgument`] says so
+/// and the run's outcome must be dropped). Dropping it unfinished releases it in the
+/// background.
+///
+/// Execution is at least once: a task whose worker died is run again elsewhere, and
+/// [`attempt`](Self::attempt) counts the runs, so the work can be made idempotent.
+///
+/// ```no_run
+/// # async fn _example(task: zk_recipes::tasks::Assignment) -> zk_recipes::Result<()> {
+/// if task.attempt() > 1 {
+///     println!("{} ran before; checking what it left", task.name());
+/// }
+/// tokio::select! {
+///     why = task.lost() => println!("stop: {why}"),
+///     () = tokio::time::sleep(std::time::Duration::from_secs(1)) => task.complete(b"ok").await?,
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Assignment {
+    scope: TaskScope,
+    worker: Arc<str>,
+    name: String,
+    data: Bytes,
+    /// Earlier runs that ended without an outcome, and the version of their count node.
+    earlier: Option<(u32, i32)>,
+    settled: bool,
+}
+
+impl Assignment {
+    pub(crate) fn new(
+        scope: TaskScope,
+        worker: Arc<str>,
+        name: &str,
+        data: Bytes,
+        earlier: Option<(u32, i32)>,
+    ) -> Self {
+        Self {
+            scope,
+            worker,
+            name: name.to_owned(),
+            data,
+            earlier,
+            settled: false,
+        }
+    }
+
+    /// The task's name (`task-{metadata}-{seq}`).
+    ///
+    /// ```no_run
+    /// # fn _example(task: zk_recipes::tasks::Assignment) {
+    /// println!("{}", task.name());
+    /// # }
+    /// ```
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The task's data.
+    ///
+    /// ```no_run
+    /// # fn _example(task: zk_recipes::tasks::Assignment) {
+    /// println!("{:?}", task.data());
+    /// # }
+    /// ```
+    pub fn data(&self) -> &Bytes {
+        &self.data
+    }
+
+    /// The task's metadata, from its name.
+    ///
+    /// ```no_run
+    /// # fn _example(task: zk_recipes::tasks::Assignment) {
+    /// for (key, value) in task.metadata() {
+    ///     println!("{key} = {value}");
+    /// }
+    /// # }
+    /// ```
+    pub fn metadata(&self) -> Metadata {
+        names::metadata_of(&self.name)
+    }
+
+    /// Which run of the task this is: 1, or more when earlier runs ended without an
+    /// outcome (their worker died, or released the task).
+    ///
+    /// ```no_run
+    /// # fn _example(task: zk_recipes::tasks::Assignment) {
+    /// assert!(task.attempt() >= 1);
+    /// # }
+    /// ```
+    pub fn attempt(&self) -> u32 {
+        self.earlier.map_or(1, |(count, _)| count + 1)
+    }
+
+    /// Resolves when this worker should stop working on the task: its session ended, or
+    /// the task was taken away (its assignment deleted). Cancel-safe.
+    ///
+    /// ```no_run
+    /// # async fn _example(task: zk_recipes::tasks::Assignment) {
+    /// let why = task.lost().await;
+    /// eprintln!("stopping {}: {why}", task.name());
+    /// # }
+    /// ```
+    pub async fn lost(&self) -> LostReason {
+        let client = &self.scope.client;
+        let path = self.scope.paths.assigned(&self.worker, &self.name);
+        loop {
+            let mut states = client.state_watcher();
+            if client.state().is_terminal() {
+                return LostReason::SessionEnded;
+            }
+            match client.exists_and_watch(&path).await {
+                Ok((None, _)) => return LostReason::NodeDeleted,
+                Ok((Some(_), changed)) => {
+                    tokio::select! {
+                        _ = changed => {}
+                        _ = states.wait_for(|s| s.is_terminal()) => return LostReason::SessionEnded,
+                    }
+                }
+                Err(e) if e.is_terminal() => return LostReason::SessionEnded,
+                Err(_) => {
+                    if wait_connected(client).await.is_err() {
+                        return LostReason::SessionEnded;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Finishes the task with `result`, written to `status/<task>`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidArgument`] when the task is no longer ours (the master took it
+    /// back); the ZooKeeper errors; [`Error::SessionEnded`].
+    ///
+    /// ```no_run
+    /// # async fn _example(task: zk_recipes::tasks::Assignment) -> zk_recipes::Result<()> {
+    /// task.complete(b"42").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn complete(self, result: &[u8]) -> Result<()> {
+        let status = self.scope.paths.status_of(&self.name);
+        let options = self.scope.options(CreateOptions::persistent());
+        self.finish(|m| m.create(&status, result, &options), &status)
+            .await
+    }
+
+    /// Finishes the task with `result` and submits `next` in the same transaction
+    /// (ZooChestrator's `deleteAndCreateFollowingTask`): the follow-up exists exactly when
+    /// this task is done.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete`](Self::complete); [`Error::InvalidArgument`] for metadata too long.
+    ///
+    /// ```no_run
+    /// # async fn _example(task: zk_recipes::tasks::Assignment) -> zk_recipes::Result<()> {
+    /// task.complete_and_create(b"step 1 done", &zk_recipes::tasks::NewTask::new(b"step 2")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn complete_and_create(self, result: &[u8], next: &NewTask) -> Result<()> {
+        let paths = &self.scope.paths;
+        let next_path = paths.task(&names::prefix(next.metadata())?);
+        let status = paths.status_of(&self.name);
+        let options = self.scope.options(CreateOptions::persistent());
+        let sequential = self
+            .scope
+            .options(CreateOptions::new(CreateMode::PersistentSequential));
+        self.finish(
+            |m| {
+                m.create(&status, result, &options)
+                    .create(&next_path, next.data(), &sequential)
+            },
+            &status,
+        )
+        .await
+    }
+
+    /// Finishes the task as failed, with `reason` written to `failed/<task>`; it is not
+    /// run again.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete`](Self::complete).
+    ///
+    /// ```no_run
+    /// # async fn _example(task: zk_recipes::tasks::Assignment) -> zk_recipes::Result<()> {
+    /// task.fail("the input file is missing").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn fail(self, reason: &str) -> Result<()> {
+        let failed = self.scope.paths.failed_of(&self.name);
+        let options = self.scope.options(CreateOptions::persistent());
+        self.finish(|m| m.create(&failed, reason.as_bytes(), &options), &failed)
+            .await
+    }
+
+    /// Gives the task back to the pool, unfinished (counted as an attempt); the master
+    /// assigns it again.
+    ///
+    /// # Errors
+    ///
+    /// As [`complete`](Self::complete).
+    ///
+    /// ```no_run
+    /// # async fn _example(task: zk_recipes::tasks::Assignment) -> zk_recipes::Result<()> {
+    /// task.release().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn release(mut self) -> Result<()> {
+        self.settled = true;
+        release(
+            &self.scope,
+            &self.worker,
+            &self.name,
+            &self.data,
+            self.earlier,
+        )
+        .await
+    }
+
+    /// Removes the assignment, and the attempts count, with `ops` in one transaction;
+    /// `made` is a node `ops` creates, which tells after a lost reply whether it was
+    /// applied.
+    async fn finish(
+        mut self,
+        ops: impl Fn(MultiBuilder) -> MultiBuilder,
+        made: &str,
+    ) -> Result<()> {
+        self.settled = true;
+        let client = &self.scope.client;
+        let paths = &self.scope.paths;
+        let assigned = paths.assigned(&self.worker, &self.name);
+        let attempts = paths.attempts_of(&self.name);
+        loop {
+            let mut multi = client.multi().delete(&assigned, None);
+            if self.earlier.is_some() {
+                multi = multi.delete(&attempts, None);
+            }
+            match ops(multi).commit().await {
+                Ok(_) => return Ok(()),
+                Err(ZkError::NoNode(e)) if e.path.as_deref() == Some(assigned.as_str()) => {
+                    return Err(self.taken_back());
+                }
+                Err(e) if e.is_connection_loss() => {
+                    wait_connected(client).await?;
+                    let sync = client.sync(&assigned);
+                    let ours = client.exists(&assigned);
+                    let done = client.exists(made);
+                    sync.await.map_err(zk)?;
+                    match (ours.await.map_err(zk)?, done.await.map_err(zk)?) {
+                        // Not applied: send it again.
+                        (Some(_), _) => {}
+                        (None, Some(_)) => return Ok(()),
+                        (None, None) => return Err(self.taken_back()),
+                    }
+                }
+                Err(e) => return Err(zk(e)),
+            }
+        }
+    }
+
+    fn taken_back(&self) -> Error {
+        Error::InvalidArgument(format!(
+            "task {} is no longer assigned to worker {}",
+            self.name, self.worker
+        ))
+    }
+}
+
+impl Drop for Assignment {
+    fn drop(&mut self) {
+        if self.settled {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (scope, worker, name, data, earlier) = (
+            self.scope.clone(),
+            Arc::clone(&self.worker),
+            std::mem::take(&mut self.name),
+            self.data.clone(),
+            self.earlier,
+        );
+        runtime.spawn(async move {
+            let _ = release(&scope, &worker, &name, &data, earlier).await;
+        });
+    }
+}
+
+/// Moves a task from worker `worker` back to the waiting tasks and counts the attempt.
+pub(crate) async fn release(
+    scope: &TaskScope,
+    worker: &str,
+    name: &str,
+    data: &Bytes,
+    earlier: Option<(u32, i32)>,
+) -> Result<()> {
+    let (client, paths) = (&scope.client, &scope.paths);
+    let assigned = paths.assigned(worker, name);
+    let attempts = paths.attempts_of(name);
+    let options = scope.options(CreateOptions::persistent());
+    loop {
+        let multi = client
+            .multi()
+            .create(&paths.task(name), data, &options)
+            .delete(&assigned, None);
+        let multi = match earlier {
+            Some((count, version)) => {
+                multi.set_data(&attempts, (count + 1).to_string().as_bytes(), Some(version))
+            }
+            None => multi.create(&attempts, b"1", &options),
+        };
+        match multi.commit().await {
+            Ok(_) => return Ok(()),
+            Err(e) if e.is_connection_loss() => {
+                wait_connected(client).await?;
+                let sync = client.sync(&assigned);
+                let ours = client.exists(&assigned);
+                sync.await.map_err(zk)?;
+                if ours.await.map_err(zk)?.is_none() {
+                    // Applied, or taken back by the master: either way not ours.
+                    return Ok(());
+                }
+            }
+            Err(ZkError::NoNode(e)) if e.path.as_deref() == Some(assigned.as_str()) => {
+                return Ok(());
+            }
+            Err(e) => return Err(zk(e)),
+        }
+    }
+}
