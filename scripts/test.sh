@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, golden-vector, real-server and doc tests of
 # every crate, the hostile-server soak in a bounded form, and zk-client's quick start
-# (examples/quickstart.rs) and zk-recipes' global name and status board examples against
-# a local server. Installs ZooKeeper first when it is
+# (examples/quickstart.rs) and zk-recipes' global name, status board, cats and boss
+# examples against a local server. Installs ZooKeeper first when it is
 # missing (needs root for apt-get). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,6 +73,39 @@ run cargo test -p zk-client --no-default-features --lib --locked "$@"
     grep -qx "web-1 changed from running to stopped" "$XDG_RUNTIME_DIR/board"
     grep -qx "web-1 disappeared" "$XDG_RUNTIME_DIR/board"
     echo "status board example: ok"
+
+    # zk-recipes' cats example: three cats fed three times each, through follow-up tasks.
+    target/debug/examples/cats --server "$hosts" --scope /cats-ci >"$XDG_RUNTIME_DIR/cats"
+    sed 's/^/cats: /' "$XDG_RUNTIME_DIR/cats"
+    for cat in Tom Felix Garfield; do
+        grep -q "^$cat was fed 3 times, by " "$XDG_RUNTIME_DIR/cats"
+    done
+    grep -qx "9 tasks done, 0 waiting, master boss" "$XDG_RUNTIME_DIR/cats"
+    echo "cats example: ok"
+
+    # zk-recipes' boss example: the first candidate is the boss and delegates; when it
+    # leaves, the second becomes the boss and works the next job itself.
+    boss=target/debug/examples/boss
+    "$boss" --server "$hosts" --scope /boss-ci --for 4 >"$XDG_RUNTIME_DIR/boss-a" &
+    a=$!
+    sleep 1
+    "$boss" --server "$hosts" --scope /boss-ci --for 20 >"$XDG_RUNTIME_DIR/boss-b" &
+    b=$!
+    sleep 1
+    "$boss" --server "$hosts" --scope /boss-ci "paint the fence" >"$XDG_RUNTIME_DIR/job-1"
+    wait "$a"
+    "$boss" --server "$hosts" --scope /boss-ci "feed the cat" >"$XDG_RUNTIME_DIR/job-2"
+    kill -INT "$b"
+    wait "$b"
+    for f in boss-a boss-b job-1 job-2; do sed "s/^/$f: /" "$XDG_RUNTIME_DIR/$f"; done
+    grep -qx "the boss is pid $a" "$XDG_RUNTIME_DIR/job-1"
+    grep -q "^paint the fence: done by pid " "$XDG_RUNTIME_DIR/job-1"
+    grep -qx "pid $a: I am the boss" "$XDG_RUNTIME_DIR/boss-a"
+    grep -qx "pid $a: the boss gives paint the fence to pid [0-9]*" "$XDG_RUNTIME_DIR/boss-a"
+    grep -qx "the boss is pid $b" "$XDG_RUNTIME_DIR/job-2"
+    grep -qx "feed the cat: done by pid $b" "$XDG_RUNTIME_DIR/job-2"
+    grep -qx "pid $b: I am the boss" "$XDG_RUNTIME_DIR/boss-b"
+    echo "boss example: ok"
 )
 
 awk -v secs=$((SECONDS - started)) '
