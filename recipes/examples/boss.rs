@@ -126,7 +126,9 @@ async fn request(scope: &TaskScope, jobs: &[String]) -> zk_recipes::Result<()> {
     while !left.is_empty() {
         for task in scope.snapshot().await?.done {
             let metadata = metadata_of(&task);
-            let mine = metadata.iter().any(|(k, v)| k == "request" && *v == request);
+            let mine = metadata
+                .iter()
+                .any(|(k, v)| k == "request" && *v == request);
             let job = job_of(&task);
             if let Some(at) = left.iter().position(|j| **j == job).filter(|_| mine) {
                 left.remove(at);

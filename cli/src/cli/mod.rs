@@ -145,9 +145,25 @@ pub(crate) enum ServerAction {
     },
 }
 
-/// `zk demo`: its only options are the global `--server`, `--timeout` and `--json`.
+/// `zk demo`: a story to play (the boss and workers unless named); its only options are
+/// the global `--server`, `--timeout` and `--json`.
 #[derive(Debug, Args)]
-pub(crate) struct DemoArgs {}
+pub(crate) struct DemoArgs {
+    /// The story: the boss and workers by default.
+    #[command(subcommand)]
+    pub(crate) story: Option<DemoStory>,
+}
+
+/// The stories of `zk demo`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Subcommand)]
+pub(crate) enum DemoStory {
+    /// A boss and three workers share jobs; the boss, a worker and a server die, and
+    /// every job is still done exactly once (the default).
+    Boss,
+    /// The client tour: a session, its nodes and watches, and a failover to another
+    /// server.
+    Session,
+}
 
 /// A command line of the interactive shell.
 #[derive(Debug, Parser)]

@@ -1,16 +1,58 @@
-//! `zk demo --server` against a 3-server ensemble.
+//! `zk demo` on its own ensemble, and `zk demo session --server` against a 3-server one.
 
 use zk_testkit::Ensemble;
 
 use crate::support::{run_cmd, zk};
 
+/// The default story, on the local ensemble the demo starts itself.
+#[test]
+fn the_boss_and_workers_demo_checks_every_claim() {
+    let mut demo = zk();
+    demo.arg("demo");
+    let run = run_cmd(demo, None);
+    assert_eq!(run.code, 0, "{run:#?}");
+    for line in [
+        "ensemble up in",
+        "✓ the boss leads (fencing token 0x",
+        "✓ three workers registered: w1, w2, w3",
+        "✓ the deputy took over in ",
+        "of the dead w2 back to the pool, in one fenced transaction",
+        ", told it is attempt 2",
+        "killing server ",
+        "✓ the deputy's and the live workers' sessions went on through the failover, unchanged",
+        "✓ all 16 jobs are done, each exactly once (one result node per job)",
+        "✓ nothing is left waiting or assigned",
+        "✓ 17 runs for 16 jobs: only job ",
+        "stopped the local ensemble",
+        "demo complete: every step was checked",
+    ] {
+        assert!(run.stdout.contains(line), "{line:?} missing: {run:#?}");
+    }
+    assert!(!run.stdout.contains('✗'), "{run:#?}");
+}
+
 #[tokio::test]
-async fn the_demo_completes_against_an_ensemble_and_cleans_up() {
+async fn the_demos_complete_against_an_ensemble_and_clean_up() {
     let ensemble = Ensemble::start(3).await.expect("ensemble");
     let hosts = ensemble.connect_string();
 
+    // The boss story: no server of an existing ensemble is killed.
     let mut demo = zk();
     demo.args(["demo", "--server", &hosts]);
+    let run = run_cmd(demo, None);
+    assert_eq!(run.code, 0, "{run:#?}");
+    assert!(
+        run.stdout
+            .contains("its servers are not the demo's to kill"),
+        "{run:#?}"
+    );
+    assert!(
+        run.stdout.contains("demo complete: every step was checked"),
+        "{run:#?}"
+    );
+
+    let mut demo = zk();
+    demo.args(["demo", "session", "--server", &hosts]);
     let run = run_cmd(demo, None);
     assert_eq!(run.code, 0, "{run:#?}");
     for line in [
@@ -31,7 +73,7 @@ async fn the_demo_completes_against_an_ensemble_and_cleans_up() {
 
     // The timeline as JSON lines, on the same ensemble.
     let mut demo = zk();
-    demo.args(["--json", "demo", "--server", &hosts]);
+    demo.args(["--json", "demo", "session", "--server", &hosts]);
     let run = run_cmd(demo, None);
     assert_eq!(run.code, 0, "{run:#?}");
     let entries: Vec<serde_json::Value> = run

@@ -98,8 +98,9 @@ impl Assignment {
         names::metadata_of(&self.name)
     }
 
-    /// Which run of the task this is: 1, or more when earlier runs ended without an
-    /// outcome (their worker died, or released the task).
+    /// Which assignment of the task this is: 1, or more when earlier assignments ended
+    /// without an outcome (their worker died, or released the task), so the task may have
+    /// run before, in part.
     ///
     /// ```no_run
     /// # fn _example(task: zk_recipes::tasks::Assignment) {

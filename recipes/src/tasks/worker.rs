@@ -260,6 +260,16 @@ impl Stream for Worker {
     type Item = Result<Assignment>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        // Once the session has ended, the tasks still buffered are no longer ours: they
+        // are dropped (their release fails harmlessly) and the end is reported.
+        if self.scope.client.state().is_terminal() {
+            while let Poll::Ready(Some(item)) = self.assignments.poll_recv(cx) {
+                if let Err(e) = item {
+                    return Poll::Ready(Some(Err(e)));
+                }
+            }
+            return Poll::Ready(None);
+        }
         self.assignments.poll_recv(cx)
     }
 }
