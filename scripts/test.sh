@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: unit, property, golden-vector, real-server and doc tests of
 # every crate, the hostile-server soak in a bounded form, and zk-client's quick start
-# (examples/quickstart.rs) and zk-recipes' global name, status board, cats and boss
-# examples against a local server. Installs ZooKeeper first when it is
+# (examples/quickstart.rs) and zk-recipes' global name, status board, cats, boss and job
+# watchers examples against a local server. Installs ZooKeeper first when it is
 # missing (needs root for apt-get). Ends with one summary line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -106,6 +106,25 @@ run cargo test -p zk-client --no-default-features --lib --locked "$@"
     grep -qx "feed the cat: done by pid $b" "$XDG_RUNTIME_DIR/job-2"
     grep -qx "pid $b: I am the boss" "$XDG_RUNTIME_DIR/boss-b"
     echo "boss example: ok"
+
+    # zk-recipes' job watchers example: an executor runs four jobs; two watchers share
+    # them, and each job's end is seen by exactly one of them.
+    jw=target/debug/examples/job_watchers
+    for role in "executor e1" "watcher ann" "watcher bob"; do
+        # shellcheck disable=SC2086
+        "$jw" --server "$hosts" --for 9 $role >"$XDG_RUNTIME_DIR/jw-${role#* }" &
+    done
+    sleep 2
+    "$jw" --server "$hosts" submit build test deploy lint
+    wait
+    for f in e1 ann bob; do sed "s/^/job watchers: /" "$XDG_RUNTIME_DIR/jw-$f"; done
+    for job in build test deploy lint; do
+        grep -qx "executor e1: ran $job" "$XDG_RUNTIME_DIR/jw-e1"
+        [[ $(cat "$XDG_RUNTIME_DIR/jw-ann" "$XDG_RUNTIME_DIR/jw-bob" | grep -cx "watcher [a-z]*: $job is done by e1") == 1 ]]
+    done
+    grep -q "watcher ann: my share is \[" "$XDG_RUNTIME_DIR/jw-ann"
+    grep -q "watcher bob: my share is \[" "$XDG_RUNTIME_DIR/jw-bob"
+    echo "job watchers example: ok"
 )
 
 awk -v secs=$((SECONDS - started)) '
