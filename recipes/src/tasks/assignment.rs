@@ -42,6 +42,8 @@ pub struct Assignment {
     data: Bytes,
     /// Earlier runs that ended without an outcome, and the version of their count node.
     earlier: Option<(u32, i32)>,
+    /// Whether our `running/<task>` node was made.
+    running: bool,
     settled: bool,
 }
 
@@ -52,6 +54,7 @@ impl Assignment {
         name: &str,
         data: Bytes,
         earlier: Option<(u32, i32)>,
+        running: bool,
     ) -> Self {
         Self {
             scope,
@@ -59,6 +62,7 @@ impl Assignment {
             name: name.to_owned(),
             data,
             earlier,
+            running,
             settled: false,
         }
     }
@@ -151,7 +155,9 @@ impl Assignment {
     /// # Errors
     ///
     /// [`Error::InvalidArgument`] when the task is no longer ours (the master took it
-    /// back); the ZooKeeper errors; [`Error::SessionEnded`].
+    /// back); [`Error::SessionEnded`]; the other ZooKeeper errors, after which the task
+    /// goes back to the pool, as when an assignment is dropped. A lost reply is resolved,
+    /// not returned.
     ///
     /// ```no_run
     /// # async fn _example(task: zk_recipes::tasks::Assignment) -> zk_recipes::Result<()> {
@@ -235,6 +241,7 @@ impl Assignment {
             &self.name,
             &self.data,
             self.earlier,
+            self.running,
         )
         .await
     }
@@ -242,12 +249,14 @@ impl Assignment {
     /// Removes the assignment, and the attempts count, with `ops` in one transaction;
     /// `made` is a node `ops` creates, which tells after a lost reply whether it was
     /// applied.
+    ///
+    /// A failure that leaves the task ours (an error of the server's, not a lost reply)
+    /// gives it back to the pool in the background, as a drop does.
     async fn finish(
         mut self,
         ops: impl Fn(MultiBuilder) -> MultiBuilder,
         made: &str,
     ) -> Result<()> {
-        self.settled = true;
         let client = &self.scope.client;
         let paths = &self.scope.paths;
         let assigned = paths.assigned(&self.worker, &self.name);
@@ -257,22 +266,30 @@ impl Assignment {
             if self.earlier.is_some() {
                 multi = multi.delete(&attempts, None);
             }
+            if self.running {
+                multi = multi.delete(&paths.running_of(&self.name), None);
+            }
             match ops(multi).commit().await {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    self.settled = true;
+                    return Ok(());
+                }
                 Err(ZkError::NoNode(e)) if e.path.as_deref() == Some(assigned.as_str()) => {
+                    self.settled = true;
                     return Err(self.taken_back());
                 }
                 Err(e) if e.is_connection_loss() => {
-                    wait_connected(client).await?;
-                    let sync = client.sync(&assigned);
-                    let ours = client.exists(&assigned);
-                    let done = client.exists(made);
-                    sync.await.map_err(zk)?;
-                    match (ours.await.map_err(zk)?, done.await.map_err(zk)?) {
+                    match present(client, &[&assigned, made]).await?[..] {
                         // Not applied: send it again.
-                        (Some(_), _) => {}
-                        (None, Some(_)) => return Ok(()),
-                        (None, None) => return Err(self.taken_back()),
+                        [true, _] => {}
+                        [false, true] => {
+                            self.settled = true;
+                            return Ok(());
+                        }
+                        _ => {
+                            self.settled = true;
+                            return Err(self.taken_back());
+                        }
                     }
                 }
                 Err(e) => return Err(zk(e)),
@@ -296,26 +313,29 @@ impl Drop for Assignment {
         let Ok(runtime) = tokio::runtime::Handle::try_current() else {
             return;
         };
-        let (scope, worker, name, data, earlier) = (
+        let (scope, worker, name, data, earlier, running) = (
             self.scope.clone(),
             Arc::clone(&self.worker),
             std::mem::take(&mut self.name),
             self.data.clone(),
             self.earlier,
+            self.running,
         );
         runtime.spawn(async move {
-            let _ = release(&scope, &worker, &name, &data, earlier).await;
+            let _ = release(&scope, &worker, &name, &data, earlier, running).await;
         });
     }
 }
 
-/// Moves a task from worker `worker` back to the waiting tasks and counts the attempt.
+/// Moves a task from worker `worker` back to the waiting tasks and counts the attempt;
+/// `running`: our `running/<task>` node goes too.
 pub(crate) async fn release(
     scope: &TaskScope,
     worker: &str,
     name: &str,
     data: &Bytes,
     earlier: Option<(u32, i32)>,
+    running: bool,
 ) -> Result<()> {
     let (client, paths) = (&scope.client, &scope.paths);
     let assigned = paths.assigned(worker, name);
@@ -326,6 +346,11 @@ pub(crate) async fn release(
             .multi()
             .create(&paths.task(name), data, &options)
             .delete(&assigned, None);
+        let multi = if running {
+            multi.delete(&paths.running_of(name), None)
+        } else {
+            multi
+        };
         let multi = match earlier {
             Some((count, version)) => {
                 multi.set_data(&attempts, (count + 1).to_string().as_bytes(), Some(version))
@@ -335,11 +360,7 @@ pub(crate) async fn release(
         match multi.commit().await {
             Ok(_) => return Ok(()),
             Err(e) if e.is_connection_loss() => {
-                wait_connected(client).await?;
-                let sync = client.sync(&assigned);
-                let ours = client.exists(&assigned);
-                sync.await.map_err(zk)?;
-                if ours.await.map_err(zk)?.is_none() {
+                if present(client, &[&assigned]).await? == [false] {
                     // Applied, or taken back by the master: either way not ours.
                     return Ok(());
                 }
@@ -349,5 +370,31 @@ pub(crate) async fn release(
             }
             Err(e) => return Err(zk(e)),
         }
+    }
+}
+
+/// After a lost reply, on the next connection: which of `paths` exist. A sync on the first
+/// makes the server catch up with every transaction the old connection could still have
+/// had applied. Reads again through further connection losses.
+async fn present(client: &zk_client::Client, paths: &[&str]) -> Result<Vec<bool>> {
+    'again: loop {
+        wait_connected(client).await?;
+        let sync = client.sync(paths.first().copied().unwrap_or("/"));
+        let reads: Vec<_> = paths.iter().map(|p| client.exists(p)).collect();
+        if let Err(e) = sync.await {
+            if e.is_connection_loss() {
+                continue;
+            }
+            return Err(zk(e));
+        }
+        let mut found = Vec::with_capacity(paths.len());
+        for read in reads {
+            match read.await {
+                Ok(stat) => found.push(stat.is_some()),
+                Err(e) if e.is_connection_loss() => continue 'again,
+                Err(e) => return Err(zk(e)),
+            }
+        }
+        return Ok(found);
     }
 }

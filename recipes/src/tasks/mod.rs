@@ -10,6 +10,7 @@
 //! | `<scope>/workers/worker-<id>` | E | JSON `{"id", "load", "capacity"}` |
 //! | `<scope>/tasks/task-{metadata}-{seq}` | PS | the task's data: waiting for a worker |
 //! | `<scope>/assign/worker-<id>/<task>` | P | the task's data: assigned to that worker |
+//! | `<scope>/running/<task>` | E | the worker's id, while its application has the task |
 //! | `<scope>/status/<task>` | P | the result of a completed task |
 //! | `<scope>/failed/<task>` | P | why a task failed |
 //! | `<scope>/attempts/<task>` | P | how many earlier runs of the task ended without an outcome |

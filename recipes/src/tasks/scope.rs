@@ -118,12 +118,19 @@ impl Paths {
     pub(crate) fn failed_of(&self, task: &str) -> String {
         join(&self.failed(), task)
     }
+    pub(crate) fn running(&self) -> String {
+        join(&self.root, "running")
+    }
+    pub(crate) fn running_of(&self, task: &str) -> String {
+        join(&self.running(), task)
+    }
     pub(crate) fn attempts_of(&self, task: &str) -> String {
         join(&join(&self.root, "attempts"), task)
     }
     /// The scope's own persistent folders.
-    fn folders(&self) -> [String; 7] {
+    fn folders(&self) -> [String; 8] {
         [
+            self.running(),
             self.master(),
             self.workers(),
             self.tasks(),
@@ -309,7 +316,7 @@ impl TaskScope {
     }
 
     /// What the scope holds now: the master, the workers and their load, the tasks
-    /// waiting, assigned per worker, done and failed.
+    /// waiting, assigned per worker, running, done and failed.
     ///
     /// # Errors
     ///

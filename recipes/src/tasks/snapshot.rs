@@ -23,6 +23,8 @@ pub struct Snapshot {
     pub pending: Vec<String>,
     /// Tasks assigned, per worker id (dead workers' too, until the master moves them).
     pub assigned: BTreeMap<String, Vec<String>>,
+    /// Tasks a live worker has handed to its application, with the worker's id.
+    pub running: BTreeMap<String, String>,
     /// Completed tasks.
     pub done: Vec<String>,
     /// Failed tasks.
@@ -54,6 +56,16 @@ pub(crate) async fn read(scope: &TaskScope) -> Result<Snapshot> {
         failed: children(scope, &paths.failed()).await?,
         ..Snapshot::default()
     };
+    for task in children(scope, &paths.running()).await? {
+        match scope.client.get_data(&paths.running_of(&task)).await {
+            Ok((worker, _)) => {
+                let worker = String::from_utf8_lossy(&worker).into_owned();
+                snapshot.running.insert(task, worker);
+            }
+            Err(ZkError::NoNode(_)) => {}
+            Err(e) => return Err(zk(e)),
+        }
+    }
     for dir in children(scope, &paths.assign()).await? {
         if let Some(id) = worker_id(&dir) {
             let tasks = children(scope, &paths.assign_dir(id)).await?;

@@ -163,7 +163,7 @@ async fn release_interrupted(scope: &TaskScope, id: &str) -> Result<()> {
             Err(ZkError::NoNode(_)) => None,
             Err(e) => return Err(zk(e)),
         };
-        match release(scope, id, &task, &data, earlier).await {
+        match release(scope, id, &task, &data, earlier, false).await {
             Ok(()) => {}
             Err(Error::SessionEnded(e)) => return Err(Error::SessionEnded(e)),
             // Moved by the master meanwhile, or waiting already: the master settles it.
@@ -315,8 +315,20 @@ async fn deliver(scope: TaskScope, id: Arc<str>, tx: mpsc::Sender<Result<Assignm
                             _ => None,
                         };
                         delivered.insert(task.clone());
-                        let assignment =
-                            Assignment::new(scope.clone(), Arc::clone(&id), task, data, earlier);
+                        // Marks it running, for introspection; gone with our session.
+                        let ephemeral = scope.options(CreateOptions::ephemeral());
+                        let marked = client
+                            .create(&paths.running_of(task), id.as_bytes(), &ephemeral)
+                            .await
+                            .is_ok();
+                        let assignment = Assignment::new(
+                            scope.clone(),
+                            Arc::clone(&id),
+                            task,
+                            data,
+                            earlier,
+                            marked,
+                        );
                         if tx.send(Ok(assignment)).await.is_err() {
                             return;
                         }

@@ -1,7 +1,8 @@
 //! Chaos: 200 tasks through 3 master candidates and 4 workers, each on sessions the
 //! nemesis cuts, resets and expires (a worker whose session ends mid-task is a killed
 //! worker; a master's is a master failover), on a 3-server ensemble whose leader it kills,
-//! pauses and partitions.
+//! pauses and partitions; besides, the test kills a worker every 1.5 s, in turn (its
+//! session closed from the server's side, as when the process is killed).
 //!
 //! Figures: lost tasks (submitted, never done) = 0; orphan assignments at the end = 0;
 //! duplicate runs, each accounted for by the death of the session of the run before it;
@@ -41,10 +42,14 @@ struct Runs {
     by_task: StdMutex<BTreeMap<String, Vec<Run>>>,
     /// Sessions that ended, and when the worker saw it.
     ended: StdMutex<BTreeMap<i64, Instant>>,
+    /// Each worker's current session: id and password.
+    live: StdMutex<BTreeMap<usize, (i64, Vec<u8>)>>,
+    /// Worker sessions the test killed.
+    killed: std::sync::atomic::AtomicUsize,
 }
 
-/// Worker `i`: one session after another, each a worker `w<i>` that runs each task for
-/// about 150 ms and completes it, until `stop`.
+/// Worker `i`: one session after another, each a worker `w<i>` taking two tasks at a time,
+/// that runs each for about 150 ms and completes it, until `stop`.
 async fn work(
     i: usize,
     hosts: String,
@@ -57,8 +62,12 @@ async fn work(
         let (stop, runs) = (stop.clone(), runs.clone());
         async move {
             let session = client.session_id();
+            runs.live
+                .lock()
+                .unwrap()
+                .insert(i, (session, client.session_password().to_vec()));
             let scope = TaskScope::new(&client, SCOPE);
-            let Ok(mut worker) = scope.worker(&format!("w{i}")).start().await else {
+            let Ok(mut worker) = scope.worker(&format!("w{i}")).capacity(2).start().await else {
                 return;
             };
             while !stop.load(Ordering::SeqCst) {
@@ -90,6 +99,31 @@ async fn work(
         }
     })
     .await;
+}
+
+/// Kills a worker (closes its session from the server's side, as when its process is
+/// killed) every 1.5 s, in turn, until `stop`.
+async fn kill_workers(servers: Vec<std::net::SocketAddr>, runs: Arc<Runs>, stop: Arc<AtomicBool>) {
+    let mut next = 0;
+    while !stop.load(Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let victim = runs.live.lock().unwrap().get(&(next % 4)).cloned();
+        next += 1;
+        let Some((id, password)) = victim else {
+            continue;
+        };
+        for server in &servers {
+            let expired = tokio::time::timeout(
+                Duration::from_secs(2),
+                zk_testkit::expire_session(*server, id, &password),
+            )
+            .await;
+            if matches!(expired, Ok(Ok(()))) {
+                runs.killed.fetch_add(1, Ordering::Relaxed);
+                break;
+            }
+        }
+    }
 }
 
 /// Master candidate `i`: one session after another, each a master until its session ends
@@ -160,7 +194,17 @@ async fn chaos_tasks_lose_nothing_and_account_for_every_second_run() {
             runs.clone(),
         )));
     }
+    let killing = Arc::new(AtomicBool::new(false));
+    let servers = run
+        .ensemble
+        .ids()
+        .into_iter()
+        .filter_map(|id| run.ensemble.client_addr(id))
+        .collect();
+    let killer = tokio::spawn(kill_workers(servers, runs.clone(), killing.clone()));
     let log = run.faults().await;
+    killing.store(true, Ordering::SeqCst);
+    let _ = killer.await;
     run.ensemble
         .wait_healthy(Duration::from_secs(60))
         .await
@@ -205,12 +249,13 @@ async fn chaos_tasks_lose_nothing_and_account_for_every_second_run() {
     latencies.sort();
     println!(
         "tasks: {TASKS} submitted, {} done, lost {lost}, orphan assignments {orphans}; {} runs, \
-         duplicates {duplicates} ({} unaccounted), worker sessions ended {}; reassignment \
-         latency p50 {} ms, p99 {} ms; {}\n{log}",
+         duplicates {duplicates} ({} unaccounted), worker sessions ended {} ({} killed by the \
+         test); reassignment latency p50 {} ms, p99 {} ms; {}\n{log}",
         done.len(),
         by_task.values().map(Vec::len).sum::<usize>(),
         unaccounted.len(),
         ended.len(),
+        runs.killed.load(Ordering::Relaxed),
         quantile(&latencies, 0.5),
         quantile(&latencies, 0.99),
         run.describe(&log)

@@ -137,6 +137,12 @@ async fn metadata_results_follow_up_tasks_failures_and_releases() {
     );
     assert_eq!(task.attempt(), 1);
     let first = task.name().to_owned();
+    let now = scope.snapshot().await.unwrap();
+    assert_eq!(
+        now.running.get(&first).map(String::as_str),
+        Some("w"),
+        "{now:?}"
+    );
     task.complete_and_create(b"fed", &NewTask::new(b"feed").meta("count", "2"))
         .await
         .unwrap();
@@ -156,6 +162,10 @@ async fn metadata_results_follow_up_tasks_failures_and_releases() {
     let now = until(&scope, |s| s.failed.len() == 1).await;
     assert_eq!(now.failed, std::slice::from_ref(&name));
     assert_eq!(now.done, [first]);
+    assert!(
+        now.running.is_empty(),
+        "finished tasks are not running: {now:?}"
+    );
     let (reason, _) = zk.get_data(&format!("/cats/failed/{name}")).await.unwrap();
     assert_eq!(&reason[..], b"no food left");
     // The attempts count went with the task.
@@ -386,4 +396,51 @@ async fn a_master_killed_while_moving_loses_and_duplicates_nothing() {
     );
     assert_eq!(now.master.as_deref(), Some("heir"));
     heir.close().await.unwrap();
+}
+
+/// One process in two scopes at once, as master and worker of each; the random strategy
+/// (the default) gives work to every worker of a scope.
+#[tokio::test]
+async fn one_process_joins_two_scopes_and_random_reaches_every_worker() {
+    let (zk, _server) = client().await;
+    let (render, mail) = (TaskScope::new(&zk, "/render"), TaskScope::new(&zk, "/mail"));
+    let (render_master, mail_master) = (render.master("p1"), mail.master("p1"));
+    render_master.start().unwrap();
+    mail_master.start().unwrap();
+    let mut renderers = vec![
+        render.worker("r1").start().await.unwrap(),
+        render.worker("r2").start().await.unwrap(),
+    ];
+    let mut mailer = mail.worker("m1").start().await.unwrap();
+    until(&render, |s| s.workers.len() == 2).await;
+    for i in 0..40 {
+        render
+            .submit(&NewTask::new(format!("frame {i}")))
+            .await
+            .unwrap();
+    }
+    mail.submit(&NewTask::new(b"send the report"))
+        .await
+        .unwrap();
+    let letter = next(&mut mailer).await;
+    assert_eq!(&letter.data()[..], b"send the report");
+    letter.complete(b"sent").await.unwrap();
+    let now = until(&render, |s| s.pending.is_empty()).await;
+    let per_worker: Vec<usize> = now.assigned.values().map(Vec::len).collect();
+    assert_eq!(per_worker.iter().sum::<usize>(), 40, "{now:?}");
+    assert!(
+        per_worker.iter().all(|n| *n > 0),
+        "random gave every worker some: {per_worker:?}"
+    );
+    for worker in &mut renderers {
+        while let Ok(Some(Ok(task))) =
+            tokio::time::timeout(Duration::from_millis(300), worker.next()).await
+        {
+            task.complete(b"rendered").await.unwrap();
+        }
+    }
+    assert_eq!(until(&render, |s| s.done.len() == 40).await.done.len(), 40);
+    assert_eq!(mail.snapshot().await.unwrap().done.len(), 1);
+    render_master.close().await.unwrap();
+    mail_master.close().await.unwrap();
 }
