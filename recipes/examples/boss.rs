@@ -5,7 +5,9 @@
 //! the boss, and delegates and works in turn.
 //!
 //! ```sh
-//! # A local server first: `zk server start`. Then, in two or three terminals:
+//! # A local server first (its connect string goes to ZK_SERVER, which the example reads):
+//! export ZK_SERVER=$(zk server start)
+//! # Then, in two or three terminals:
 //! cargo run -p zk-recipes --example boss
 //! # And in another, as often as you like:
 //! cargo run -p zk-recipes --example boss -- "paint the fence" "wash the car"

@@ -4,7 +4,8 @@
 //! when every cat was fed `--rounds` times, and says who fed whom.
 //!
 //! ```sh
-//! # A local server first: `zk server start`
+//! # A local server first (its connect string goes to ZK_SERVER, which the example reads):
+//! export ZK_SERVER=$(zk server start)
 //! cargo run -p zk-recipes --example cats
 //! ```
 //!

@@ -3,7 +3,9 @@
 //! the session timeout. `--whereis` prints the current holder instead.
 //!
 //! ```sh
-//! # In three terminals (a local server: `zk server start`):
+//! # A local server first (its connect string goes to ZK_SERVER, which the example reads):
+//! export ZK_SERVER=$(zk server start)
+//! # In three terminals:
 //! cargo run -p zk-recipes --example global_name
 //! # In a fourth:
 //! cargo run -p zk-recipes --example global_name -- --whereis

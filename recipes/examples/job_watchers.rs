@@ -6,7 +6,9 @@
 //! comes or goes.
 //!
 //! ```sh
-//! # A local server first: `zk server start`. Then, in separate terminals:
+//! # A local server first (its connect string goes to ZK_SERVER, which the example reads):
+//! export ZK_SERVER=$(zk server start)
+//! # Then, in separate terminals:
 //! cargo run -p zk-recipes --example job_watchers -- executor e1
 //! cargo run -p zk-recipes --example job_watchers -- watcher ann
 //! cargo run -p zk-recipes --example job_watchers -- watcher bob

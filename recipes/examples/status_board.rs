@@ -3,7 +3,9 @@
 //! a server starts, changes from running to stopped, or disappears.
 //!
 //! ```sh
-//! # A local server first: `zk server start`. Then, in one terminal:
+//! # A local server first (its connect string goes to ZK_SERVER, which the example reads):
+//! export ZK_SERVER=$(zk server start)
+//! # Then, in one terminal:
 //! cargo run -p zk-recipes --example status_board -- monitor
 //! # and in others:
 //! cargo run -p zk-recipes --example status_board -- serve web-1
