@@ -226,12 +226,29 @@ impl Engine {
             };
             let now = now_ms();
             let due = self.layout.next_due(&children, now);
-            let claimed = self
-                .claim_some(self.layout.order(children, now), max)
-                .await?;
+            let names = self.layout.order(children, now);
+            let claimed = self.claim_some(names.clone(), max).await?;
             if !claimed.is_empty() {
                 return Ok(claimed);
             }
+            // Items held by other consumers' claims come back when a claim is given back,
+            // which changes the claims, not the items: watch the claims too (and read
+            // again at once if one went between our attempt and the watch).
+            let released = async {
+                if names.is_empty() {
+                    return std::future::pending().await;
+                }
+                match self.client.get_children_and_watch(&self.claims).await {
+                    Ok((claims, _, changed)) => {
+                        let claims: std::collections::HashSet<String> =
+                            claims.into_iter().collect();
+                        if names.iter().all(|n| claims.contains(n)) {
+                            let _ = changed.await;
+                        }
+                    }
+                    Err(_) => std::future::pending().await,
+                }
+            };
             // A delayed item that falls due wakes the wait as a change would.
             let falls_due = async {
                 match due {
@@ -262,6 +279,7 @@ impl Engine {
             };
             tokio::select! {
                 () = changed => {}
+                () = released => {}
                 () = falls_due => {}
                 () = reconnected => {}
                 () = expired => {

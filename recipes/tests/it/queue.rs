@@ -617,3 +617,24 @@ async fn concurrent_puts_go_out_together_and_each_is_added_once() {
     );
     until_empty(&zk, "/together-puts").await;
 }
+
+/// A consumer waiting while every item is claimed takes the one another consumer gives
+/// back: the give-back changes the claims, not the items, and the wait watches both.
+#[tokio::test]
+async fn a_waiting_consumer_takes_an_item_given_back_by_another() {
+    let (zk, server) = client().await;
+    let first = SimpleDistributedQueue::new(&zk, "/given-back");
+    first.offer(b"only").await.unwrap();
+    let held = first.claim().await.unwrap();
+    let other = connect(&server).await;
+    let waiting = tokio::spawn(async move {
+        let queue = SimpleDistributedQueue::new(&other, "/given-back");
+        let item = queue.claim().await.unwrap();
+        (item.data().clone(), other)
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!waiting.is_finished(), "the item is held");
+    held.release().await.unwrap();
+    let (data, _other) = within(waiting).await.unwrap();
+    assert_eq!(&data[..], b"only");
+}

@@ -444,3 +444,53 @@ async fn one_process_joins_two_scopes_and_random_reaches_every_worker() {
     render_master.close().await.unwrap();
     mail_master.close().await.unwrap();
 }
+
+/// The book's duplicate rules when a master takes over: a waiting task that is also
+/// assigned to a live worker, or already has a status, is removed from the waiting tasks
+/// (as a crash between the book's two-step move leaves them).
+#[tokio::test]
+async fn a_new_master_removes_the_duplicates_the_books_two_step_moves_leave() {
+    let (zk, _server) = client().await;
+    let scope = TaskScope::new(&zk, "/book");
+    let mut worker = scope.worker("w").start().await.unwrap();
+    let persistent = zk_client::CreateOptions::persistent();
+    // Task 1 assigned to the live worker and still waiting; task 2 done and still
+    // waiting; task 3 only waiting.
+    for (path, data) in [
+        ("/book/tasks/task-0000000001", "one"),
+        ("/book/assign/worker-w/task-0000000001", "one"),
+        ("/book/tasks/task-0000000002", "two"),
+        ("/book/status/task-0000000002", "done"),
+        ("/book/tasks/task-0000000003", "three"),
+    ] {
+        zk.create(path, data.as_bytes(), &persistent).await.unwrap();
+    }
+    let master = scope.master("m");
+    let mut events = std::pin::pin!(master.events());
+    master.start().unwrap();
+    let mut removed = HashSet::new();
+    within(async {
+        while removed.len() < 2 {
+            if let Some(MasterEvent::Deduplicated { task }) = events.next().await {
+                removed.insert(task);
+            }
+        }
+    })
+    .await;
+    let expected: HashSet<String> = ["task-0000000001", "task-0000000002"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(removed, expected);
+    let mut got = Vec::new();
+    for _ in 0..2 {
+        let task = next(&mut worker).await;
+        got.push(String::from_utf8(task.data().to_vec()).unwrap());
+        task.complete(b"ok").await.unwrap();
+    }
+    got.sort();
+    assert_eq!(got, ["one", "three"], "each task runs once");
+    let now = until(&scope, |s| s.done.len() == 3).await;
+    assert!(now.pending.is_empty(), "{now:?}");
+    master.close().await.unwrap();
+}
