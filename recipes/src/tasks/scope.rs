@@ -217,7 +217,7 @@ impl TaskScope {
     ///
     /// ```no_run
     /// # fn _example(client: zk_client::Client) {
-    /// let scope = zk_recipes::tasks::TaskScope::new(&client, "/cats").acl(zk_client::acl::open_unsafe());
+    /// let scope = zk_recipes::tasks::TaskScope::new(&client, "/cats").acl(zk_client::acl::open());
     /// # drop(scope); }
     /// ```
     #[must_use]

@@ -70,6 +70,8 @@ impl WorkerInfo {
 ///         (0..workers.len()).min_by_key(|i| &workers[*i].id).unwrap_or(0)
 ///     }
 /// }
+///
+/// assert_eq!(First.pick("task-0000000001", &[WorkerInfo::default()]), 0);
 /// ```
 pub trait Strategy: Send + Sync + 'static {
     /// The index in `workers` of the worker that gets `task` (its name). An index out of
