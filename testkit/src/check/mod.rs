@@ -5,7 +5,8 @@
 //! items shared out under per-item locks were worked on by one member at a time:
 //! [`partition`]; whether a node that must exist once was ever duplicated:
 //! [`ephemerals`]; and what became of every item of a queue: [`queue`] (exactly-once
-//! consumers), [`redelivery`] (at-least-once consumers).
+//! consumers), [`redelivery`] (at-least-once consumers); and whether a register's history
+//! is linearizable: [`cas_register`].
 //!
 //! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
 //! multis that start with a `check` of its lock node and then write the protected
@@ -26,11 +27,15 @@ use std::fmt;
 
 use crate::oracle::{TxnLog, TxnOp};
 
+mod linearizable;
 mod nodes;
 mod partition;
 mod queue;
 mod redelivery;
 
+pub use linearizable::{
+    LinearizabilityReport, RegisterCall, RegisterOp, RegisterOutcome, cas_register,
+};
 pub use nodes::{NodesReport, ephemerals};
 pub use partition::{PartitionReport, partition};
 pub use queue::{QueueReport, queue};
