@@ -174,6 +174,31 @@ pub(crate) async fn wait_connected(client: &Client) -> Result<()> {
     Ok(())
 }
 
+/// After a lost reply, on the next connection: which of `paths` exist. A sync on the first
+/// makes the server catch up with every transaction the old connection could still have
+/// had applied. Reads again through further connection losses.
+pub(crate) async fn present(client: &Client, paths: &[&str]) -> Result<Vec<bool>> {
+    'again: loop {
+        wait_connected(client).await?;
+        let sync = client.sync(paths.first().copied().unwrap_or("/"));
+        let reads: Vec<_> = paths.iter().map(|p| client.exists(p)).collect();
+        match sync.await {
+            Ok(()) | Err(ZkError::NoNode(_)) => {}
+            Err(e) if e.is_connection_loss() => continue,
+            Err(e) => return Err(zk(e)),
+        }
+        let mut found = Vec::with_capacity(paths.len());
+        for read in reads {
+            match read.await {
+                Ok(stat) => found.push(stat.is_some()),
+                Err(e) if e.is_connection_loss() => continue 'again,
+                Err(e) => return Err(zk(e)),
+            }
+        }
+        return Ok(found);
+    }
+}
+
 /// `parent/name`.
 pub(crate) fn join(parent: &str, name: &str) -> String {
     if parent == "/" {

@@ -71,6 +71,14 @@ impl Engine {
         }
     }
 
+    /// An engine that only puts raw items under `items`, a persistent path (the task
+    /// manager's submissions): it never claims.
+    pub(crate) fn producer(client: &Client, items: &str) -> Self {
+        let mut engine = Self::new(client, items, items, Layout::Simple, String::new());
+        engine.keep_items = true;
+        engine
+    }
+
     /// Waits until the queue holds fewer than `max` items.
     pub(super) async fn wait_for_room(&self, max: usize, timeout: Option<Duration>) -> Result<()> {
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);

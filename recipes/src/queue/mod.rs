@@ -85,9 +85,6 @@ pub(crate) use engine::Engine;
 pub use kazoo::{KazooQueue, LockingQueue};
 pub use simple::SimpleDistributedQueue;
 
-/// The layout of items with raw data and no ordering of their own (the task manager's).
-pub(crate) const SIMPLE_LAYOUT: layout::Layout = layout::Layout::Simple;
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,10 +17,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use uuid::Uuid;
-use zk_client::{Client, Error as ZkError, ReadResult};
+use zk_client::{Client, ReadResult};
 
-use crate::error::{Result, zk};
-use crate::protected::{join, wait_connected};
+use crate::error::Result;
+use crate::protected::{join, present, wait_connected};
 
 /// Receipts deleted in one transaction.
 const BATCH: usize = 64;
@@ -196,17 +196,7 @@ impl Receipt {
     /// The ZooKeeper errors; a session that ended leaves the outcome unknown.
     pub(crate) async fn applied(&mut self) -> Result<bool> {
         self.lost = true;
-        loop {
-            wait_connected(&self.client).await?;
-            let sync = self.client.sync(&self.receipts.path);
-            let exists = self.client.exists(self.path());
-            match sync.await.and(exists.await) {
-                Ok(stat) => return Ok(stat.is_some()),
-                Err(ZkError::NoNode(_)) => return Ok(false),
-                Err(e) if e.is_connection_loss() => {}
-                Err(e) => return Err(zk(e)),
-            }
-        }
+        Ok(present(&self.client, &[self.path()]).await? == [true])
     }
 }
 

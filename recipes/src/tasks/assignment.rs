@@ -9,7 +9,7 @@ use super::names::{self, Metadata};
 use super::scope::{NewTask, TaskScope};
 use crate::error::{Error, Result, zk};
 use crate::lock::LostReason;
-use crate::protected::wait_connected;
+use crate::protected::{present, wait_connected};
 
 /// A task the master assigned to this worker (`assign/worker-<id>/<task>`).
 ///
@@ -339,24 +339,13 @@ pub(crate) async fn release(
 ) -> Result<()> {
     let (client, paths) = (&scope.client, &scope.paths);
     let assigned = paths.assigned(worker, name);
-    let attempts = paths.attempts_of(name);
-    let options = scope.options(CreateOptions::persistent());
     loop {
-        let multi = client
-            .multi()
-            .create(&paths.task(name), data, &options)
-            .delete(&assigned, None);
         let multi = if running {
-            multi.delete(&paths.running_of(name), None)
+            client.multi().delete(&paths.running_of(name), None)
         } else {
-            multi
+            client.multi()
         };
-        let multi = match earlier {
-            Some((count, version)) => {
-                multi.set_data(&attempts, (count + 1).to_string().as_bytes(), Some(version))
-            }
-            None => multi.create(&attempts, b"1", &options),
-        };
+        let multi = scope.move_back(multi, worker, name, data, earlier);
         match multi.commit().await {
             Ok(_) => return Ok(()),
             Err(e) if e.is_connection_loss() => {
@@ -370,31 +359,5 @@ pub(crate) async fn release(
             }
             Err(e) => return Err(zk(e)),
         }
-    }
-}
-
-/// After a lost reply, on the next connection: which of `paths` exist. A sync on the first
-/// makes the server catch up with every transaction the old connection could still have
-/// had applied. Reads again through further connection losses.
-async fn present(client: &zk_client::Client, paths: &[&str]) -> Result<Vec<bool>> {
-    'again: loop {
-        wait_connected(client).await?;
-        let sync = client.sync(paths.first().copied().unwrap_or("/"));
-        let reads: Vec<_> = paths.iter().map(|p| client.exists(p)).collect();
-        if let Err(e) = sync.await {
-            if e.is_connection_loss() {
-                continue;
-            }
-            return Err(zk(e));
-        }
-        let mut found = Vec::with_capacity(paths.len());
-        for read in reads {
-            match read.await {
-                Ok(stat) => found.push(stat.is_some()),
-                Err(e) if e.is_connection_loss() => continue 'again,
-                Err(e) => return Err(zk(e)),
-            }
-        }
-        return Ok(found);
     }
 }

@@ -311,20 +311,7 @@ impl Leader<'_> {
             .await
             .map_err(zk)?;
         changes.push(changed);
-        let mut workers = Vec::new();
-        let names: Vec<&str> = names.iter().filter_map(|n| worker_id(n)).collect();
-        for chunk in names.chunks(64) {
-            let reads = chunk
-                .iter()
-                .fold(client.multi_read(), |m, id| m.get_data(&paths.worker(id)));
-            for (id, read) in chunk.iter().zip(reads.commit().await.map_err(zk)?) {
-                if let Ok(ReadResult::Data(data, _)) = read {
-                    let mut info = WorkerInfo::parse(&data, id);
-                    (*id).clone_into(&mut info.id);
-                    workers.push(info);
-                }
-            }
-        }
+        let mut workers = self.scope.read_workers(&names).await?;
         let (dirs, _, changed) = client
             .get_children_and_watch(&paths.assign())
             .await
@@ -402,24 +389,10 @@ impl Leader<'_> {
                 Err(ZkError::NoNode(_)) => continue,
                 Err(e) => return Err(zk(e)),
             };
-            let attempts = paths.attempts_of(task);
-            let counted = match client.get_data(&attempts).await {
-                Ok((count, stat)) => Some((parse_count(&count), stat.version)),
-                Err(ZkError::NoNode(_)) => None,
-                Err(e) => return Err(zk(e)),
-            };
-            let options = self.scope.options(CreateOptions::persistent());
-            let mut multi = self
-                .term
-                .fenced()
-                .create(&paths.task(task), &data, &options)
-                .delete(&assigned, None);
-            multi = match counted {
-                Some((count, version)) => {
-                    multi.set_data(&attempts, (count + 1).to_string().as_bytes(), Some(version))
-                }
-                None => multi.create(&attempts, b"1", &options),
-            };
+            let earlier = self.scope.attempts(task).await?;
+            let multi = self
+                .scope
+                .move_back(self.term.fenced(), worker, task, &data, earlier);
             match multi.commit().await {
                 Ok(_) => {
                     let _ = self.events.send(MasterEvent::Recovered {
@@ -535,12 +508,4 @@ impl Leader<'_> {
             }
         }
     }
-}
-
-/// An attempts count (ASCII decimal; 0 when unreadable).
-pub(crate) fn parse_count(data: &[u8]) -> u32 {
-    std::str::from_utf8(data)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0)
 }

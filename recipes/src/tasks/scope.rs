@@ -4,11 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use zk_client::{Acl, Client, CreateOptions, Error as ZkError, acl};
+use zk_client::{Acl, Client, CreateOptions, Error as ZkError, MultiBuilder, ReadResult, acl};
 
 use super::master::Master;
 use super::names::{self, Metadata};
 use super::snapshot::{self, Snapshot};
+use super::strategy::WorkerInfo;
 use super::worker::WorkerBuilder;
 use crate::error::{Error, Result, zk};
 use crate::protected::{join, make_parents};
@@ -142,6 +143,14 @@ impl Paths {
     }
 }
 
+/// An attempts count (ASCII decimal; 0 when unreadable).
+pub(crate) fn parse_count(data: &[u8]) -> u32 {
+    std::str::from_utf8(data)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// The worker id in an `assign` or `workers` child name (`worker-<id>`).
 pub(crate) fn worker_id(name: &str) -> Option<&str> {
     name.strip_prefix("worker-")
@@ -180,14 +189,7 @@ impl TaskScope {
         let paths = Paths {
             root: path.trim_end_matches('/').into(),
         };
-        let mut submitter = Engine::new(
-            client,
-            &paths.tasks(),
-            &join(paths.root(), "unused-claims"),
-            crate::queue::SIMPLE_LAYOUT,
-            String::new(),
-        );
-        submitter.keep_items = true;
+        let submitter = Engine::producer(client, &paths.tasks());
         Self {
             client: client.clone(),
             paths,
@@ -236,6 +238,59 @@ impl TaskScope {
     /// ```
     pub fn path(&self) -> &str {
         self.paths.root()
+    }
+
+    /// How many earlier assignments of `task` ended without an outcome, and the version
+    /// of that count's node (`None`: none did).
+    pub(crate) async fn attempts(&self, task: &str) -> Result<Option<(u32, i32)>> {
+        match self.client.get_data(&self.paths.attempts_of(task)).await {
+            Ok((count, stat)) => Ok(Some((parse_count(&count), stat.version))),
+            Err(ZkError::NoNode(_)) => Ok(None),
+            Err(e) => Err(zk(e)),
+        }
+    }
+
+    /// Adds to `multi` the move of `task` (with `data`) from worker `worker` back to the
+    /// waiting tasks, counting the attempt (`earlier`: the count read before).
+    pub(crate) fn move_back(
+        &self,
+        multi: MultiBuilder,
+        worker: &str,
+        task: &str,
+        data: &[u8],
+        earlier: Option<(u32, i32)>,
+    ) -> MultiBuilder {
+        let options = self.options(CreateOptions::persistent());
+        let attempts = self.paths.attempts_of(task);
+        let multi = multi
+            .create(&self.paths.task(task), data, &options)
+            .delete(&self.paths.assigned(worker, task), None);
+        match earlier {
+            Some((count, version)) => {
+                multi.set_data(&attempts, (count + 1).to_string().as_bytes(), Some(version))
+            }
+            None => multi.create(&attempts, b"1", &options),
+        }
+    }
+
+    /// The workers named by `workers/` children `names` (`worker-<id>`), with their data;
+    /// those gone meanwhile are left out. Read 64 at a time.
+    pub(crate) async fn read_workers(&self, names: &[String]) -> Result<Vec<WorkerInfo>> {
+        let ids: Vec<&str> = names.iter().filter_map(|n| worker_id(n)).collect();
+        let mut workers = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(64) {
+            let reads = chunk.iter().fold(self.client.multi_read(), |m, id| {
+                m.get_data(&self.paths.worker(id))
+            });
+            for (id, read) in chunk.iter().zip(reads.commit().await.map_err(zk)?) {
+                if let Ok(ReadResult::Data(data, _)) = read {
+                    let mut info = WorkerInfo::parse(&data, id);
+                    (*id).clone_into(&mut info.id);
+                    workers.push(info);
+                }
+            }
+        }
+        Ok(workers)
     }
 
     /// Create options for a node of the scope.

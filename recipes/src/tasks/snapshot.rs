@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use zk_client::{Error as ZkError, ReadResult};
+use zk_client::Error as ZkError;
 
 use super::names::sequence;
 use super::scope::{TaskScope, worker_id};
@@ -72,23 +72,10 @@ pub(crate) async fn read(scope: &TaskScope) -> Result<Snapshot> {
             snapshot.assigned.insert(id.to_owned(), tasks);
         }
     }
-    let ids: Vec<String> = children(scope, &paths.workers())
-        .await?
-        .iter()
-        .filter_map(|n| worker_id(n).map(str::to_owned))
-        .collect();
-    for chunk in ids.chunks(64) {
-        let reads = chunk.iter().fold(scope.client.multi_read(), |m, id| {
-            m.get_data(&paths.worker(id))
-        });
-        for (id, read) in chunk.iter().zip(reads.commit().await.map_err(zk)?) {
-            if let Ok(ReadResult::Data(data, _)) = read {
-                let mut info = WorkerInfo::parse(&data, id);
-                id.clone_into(&mut info.id);
-                info.assigned = snapshot.assigned.get(id).map_or(0, Vec::len);
-                snapshot.workers.insert(id.clone(), info);
-            }
-        }
+    let names = children(scope, &paths.workers()).await?;
+    for mut info in scope.read_workers(&names).await? {
+        info.assigned = snapshot.assigned.get(&info.id).map_or(0, Vec::len);
+        snapshot.workers.insert(info.id.clone(), info);
     }
     Ok(snapshot)
 }

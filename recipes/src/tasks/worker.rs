@@ -13,9 +13,8 @@ use tokio::task::JoinHandle;
 use zk_client::{CreateOptions, Error as ZkError, ReadResult};
 
 use super::assignment::{Assignment, release};
-use super::master::parse_count;
 use super::names::sequence;
-use super::scope::TaskScope;
+use super::scope::{TaskScope, parse_count};
 use crate::error::{Error, Result, zk};
 use crate::protected::wait_connected;
 
@@ -100,7 +99,7 @@ impl WorkerBuilder {
             Ok(_) | Err(ZkError::NodeExists(_)) => {}
             Err(e) => return Err(zk(e)),
         }
-        let data = json!({"id": self.id, "load": self.load, "capacity": self.capacity}).to_string();
+        let data = registration(&self.id, self.load, self.capacity);
         let node = paths.worker(&self.id);
         let ephemeral = scope.options(CreateOptions::ephemeral());
         let session = client.session_id();
@@ -158,11 +157,7 @@ async fn release_interrupted(scope: &TaskScope, id: &str) -> Result<()> {
             Err(ZkError::NoNode(_)) => continue,
             Err(e) => return Err(zk(e)),
         };
-        let earlier = match client.get_data(&paths.attempts_of(&task)).await {
-            Ok((count, stat)) => Some((parse_count(&count), stat.version)),
-            Err(ZkError::NoNode(_)) => None,
-            Err(e) => return Err(zk(e)),
-        };
+        let earlier = scope.attempts(&task).await?;
         match release(scope, id, &task, &data, earlier, false).await {
             Ok(()) => {}
             Err(Error::SessionEnded(e)) => return Err(Error::SessionEnded(e)),
@@ -171,6 +166,11 @@ async fn release_interrupted(scope: &TaskScope, id: &str) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A worker node's data: `{"id", "load", "capacity"}`.
+fn registration(id: &str, load: f64, capacity: Option<usize>) -> String {
+    json!({"id": id, "load": load, "capacity": capacity}).to_string()
 }
 
 /// A registered worker: a [`Stream`] of the tasks assigned to it, each handed over once
@@ -221,7 +221,7 @@ impl Worker {
     /// # Ok(()) }
     /// ```
     pub async fn set_load(&self, load: f64) -> Result<()> {
-        let data = json!({"id": &*self.id, "load": load, "capacity": self.capacity}).to_string();
+        let data = registration(&self.id, load, self.capacity);
         self.scope
             .client
             .set_data(&self.scope.paths.worker(&self.id), data.as_bytes(), None)

@@ -165,6 +165,7 @@ struct Outcome {
     lost: usize,
     told: usize,
     unsure: usize,
+    queue: &'static str,
     txns: zk_testkit::TxnLog,
 }
 
@@ -251,6 +252,7 @@ async fn run_queue(seed: u64, paths: Paths, mode: Mode) -> Outcome {
         lost,
         told: acks.told.load(Ordering::Relaxed),
         unsure: acks.unsure.load(Ordering::Relaxed),
+        queue: paths.queue,
         txns,
     }
 }
@@ -281,6 +283,35 @@ fn puts_twice(txns: &zk_testkit::TxnLog, queue: &str) -> Vec<String> {
     twice
 }
 
+/// What both modes must show, with the checker's figures: `left` and `processed` from
+/// its report, `safe` its verdict.
+impl Outcome {
+    fn assert_sound(
+        &self,
+        mode: &str,
+        report: &dyn std::fmt::Display,
+        figures: (usize, usize, bool),
+    ) {
+        let (left, processed, safe) = figures;
+        let twice = puts_twice(&self.txns, self.queue);
+        println!(
+            "queue, {mode}: {report}; put twice {}; {}",
+            twice.len(),
+            self.summary
+        );
+        assert!(self.drained, "the queue was not drained: {report}");
+        assert!(self.acked > 100, "{report}");
+        assert_eq!(self.lost, 0, "{report}");
+        assert!(twice.is_empty(), "put twice: {twice:?}");
+        assert_eq!(left, 0, "{report}");
+        // What the consumers were told was acknowledged was committed; anything else
+        // committed was an acknowledgement whose session ended before its reply.
+        assert!(self.told <= processed, "{report}");
+        assert!(processed <= self.told + self.unsure, "{report}");
+        assert!(safe, "{report}\n{}", self.summary);
+    }
+}
+
 #[tokio::test]
 async fn chaos_queue_loses_nothing_and_processes_each_item_once() {
     let paths = Paths {
@@ -290,22 +321,8 @@ async fn chaos_queue_loses_nothing_and_processes_each_item_once() {
     };
     let run = run_queue(6, paths, Mode::ExactlyOnce).await;
     let report = check::queue(&run.txns, paths.queue, paths.claims, paths.done);
-    let twice = puts_twice(&run.txns, paths.queue);
-    println!(
-        "queue, exactly once: {report}; put twice {}; {}",
-        twice.len(),
-        run.summary
-    );
-    assert!(run.drained, "the queue was not drained: {report}");
-    assert!(run.acked > 100, "{report}");
-    assert_eq!(run.lost, 0, "{report}");
-    assert!(twice.is_empty(), "put twice: {twice:?}");
-    assert_eq!(report.left, 0, "{report}");
-    // What the consumers were told was acknowledged was committed; anything else
-    // committed was an acknowledgement whose session ended before its reply.
-    assert!(run.told <= report.processed, "{report}");
-    assert!(report.processed <= run.told + run.unsure, "{report}");
-    assert!(report.is_safe(), "{report}\n{}", run.summary);
+    let figures = (report.left, report.processed, report.is_safe());
+    run.assert_sound("exactly once", &report, figures);
 }
 
 #[tokio::test]
@@ -317,18 +334,6 @@ async fn chaos_queue_at_least_once_redelivers_only_after_a_consumer_died() {
     };
     let run = run_queue(7, paths, Mode::AtLeastOnce).await;
     let report = check::redelivery(&run.txns, paths.queue, paths.claims, paths.done);
-    let twice = puts_twice(&run.txns, paths.queue);
-    println!(
-        "queue, at least once: {report}; put twice {}; {}",
-        twice.len(),
-        run.summary
-    );
-    assert!(run.drained, "the queue was not drained: {report}");
-    assert!(run.acked > 100, "{report}");
-    assert_eq!(run.lost, 0, "{report}");
-    assert!(twice.is_empty(), "put twice: {twice:?}");
-    assert_eq!(report.left, 0, "{report}");
-    assert!(run.told <= report.processed, "{report}");
-    assert!(report.processed <= run.told + run.unsure, "{report}");
-    assert!(report.is_safe(), "{report}\n{}", run.summary);
+    let figures = (report.left, report.processed, report.is_safe());
+    run.assert_sound("at least once", &report, figures);
 }

@@ -340,6 +340,18 @@ fn transactions(log: &TxnLog) -> impl Iterator<Item = &[crate::oracle::TxnEvent]
     log.events().chunk_by(|a, b| a.zxid == b.zxid)
 }
 
+/// The log's transactions that did not fail.
+fn committed(log: &TxnLog) -> impl Iterator<Item = &[crate::oracle::TxnEvent]> {
+    transactions(log).filter(|txn| !failed(txn))
+}
+
+/// The name of `path` when it is a direct child of `prefix` (a folder with its `/`).
+fn child_of(prefix: &str, path: &str) -> Option<String> {
+    path.strip_prefix(prefix)
+        .filter(|n| !n.is_empty() && !n.contains('/'))
+        .map(str::to_owned)
+}
+
 /// The node a committed fenced write checked: a `check` of a node `is_node` accepts, and a
 /// change under `resource`, in one transaction that did not fail.
 fn fenced_write(

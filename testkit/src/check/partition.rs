@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
 
-use super::{sequence, transactions};
+use super::{committed, sequence};
 use crate::oracle::{TxnLog, TxnOp};
 
 /// What [`partition`] found.
@@ -94,10 +94,7 @@ pub fn partition(log: &TxnLog, locks_path: &str, work_path: &str) -> PartitionRe
     let mut holds: HashSet<String> = HashSet::new();
     // Every lock node, for the counterexample.
     let mut history: Vec<Claim> = Vec::new();
-    for txn in transactions(log) {
-        if txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. })) {
-            continue;
-        }
+    for txn in committed(log) {
         for e in txn {
             match &e.op {
                 TxnOp::SetData { path, .. } if work_item(path).is_some() => {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use super::{sequence, transactions};
+use super::{child_of, committed, sequence};
 use crate::oracle::{TxnLog, TxnOp};
 
 /// What [`queue`] found.
@@ -81,39 +81,31 @@ pub fn queue(log: &TxnLog, items_path: &str, claims_path: &str, effects_path: &s
     let items = format!("{}/", items_path.trim_end_matches('/'));
     let claims = format!("{}/", claims_path.trim_end_matches('/'));
     let effects = format!("{}/", effects_path.trim_end_matches('/'));
-    let child = |prefix: &str, path: &str| {
-        path.strip_prefix(prefix)
-            .filter(|n| !n.is_empty() && !n.contains('/'))
-            .map(str::to_owned)
-    };
     let mut report = QueueReport::default();
     // Item name → its id, while in the queue.
     let mut live: HashMap<String, String> = HashMap::new();
     let mut order = FirstClaims::default();
     let mut effect_counts: HashMap<String, usize> = HashMap::new();
-    for txn in transactions(log) {
-        if txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. })) {
-            continue;
-        }
+    for txn in committed(log) {
         let zxid = txn[0].zxid;
         let mut removed = Vec::new();
         let mut effects_here = Vec::new();
         for e in txn {
             match &e.op {
                 TxnOp::Create { path, data, .. } => {
-                    if let Some(name) = child(&items, path).filter(|n| sequence(n).is_some()) {
+                    if let Some(name) = child_of(&items, path).filter(|n| sequence(n).is_some()) {
                         let id = String::from_utf8_lossy(data).into_owned();
                         report.put += 1;
                         order.put(&name, &id);
                         live.insert(name, id);
-                    } else if let Some(name) = child(&claims, path) {
+                    } else if let Some(name) = child_of(&claims, path) {
                         order.claimed(&name, zxid);
-                    } else if let Some(effect) = child(&effects, path) {
+                    } else if let Some(effect) = child_of(&effects, path) {
                         effects_here.push(effect);
                     }
                 }
                 TxnOp::Delete { path } => {
-                    if let Some(name) = child(&items, path) {
+                    if let Some(name) = child_of(&items, path) {
                         if let Some(id) = live.remove(&name) {
                             removed.push(id);
                         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use super::queue::FirstClaims;
-use super::{sequence, transactions};
+use super::{child_of, committed, sequence};
 use crate::oracle::{TxnLog, TxnOp};
 
 /// What [`redelivery`] found.
@@ -96,36 +96,29 @@ pub fn redelivery(
     let items_prefix = format!("{}/", items_path.trim_end_matches('/'));
     let claims = format!("{}/", claims_path.trim_end_matches('/'));
     let effects = format!("{}/", effects_path.trim_end_matches('/'));
-    let child = |prefix: &str, path: &str| {
-        path.strip_prefix(prefix)
-            .filter(|n| !n.is_empty() && !n.contains('/'))
-            .map(str::to_owned)
-    };
     let mut report = RedeliveryReport::default();
     let mut order = FirstClaims::default();
     // Item name → its id key (`<producer>-<index>`), while in the queue.
     let mut live: HashMap<String, String> = HashMap::new();
     let mut history: HashMap<String, Item> = HashMap::new();
     let mut ended: HashMap<i64, i64> = HashMap::new();
-    for txn in transactions(log) {
-        if txn.iter().any(|e| matches!(e.op, TxnOp::Error { .. })) {
-            continue;
-        }
+    for txn in committed(log) {
         for e in txn {
             match &e.op {
                 TxnOp::CloseSession => {
                     ended.entry(e.session).or_insert(e.zxid);
                 }
                 TxnOp::Create { path, data, .. } => {
-                    if let Some(name) = child(&items_prefix, path).filter(|n| sequence(n).is_some())
+                    if let Some(name) =
+                        child_of(&items_prefix, path).filter(|n| sequence(n).is_some())
                     {
                         let id = String::from_utf8_lossy(data).into_owned();
                         report.put += 1;
                         order.put(&name, &id);
                         live.insert(name, id.replace('/', "-"));
-                    } else if let Some(name) = child(&claims, path) {
+                    } else if let Some(name) = child_of(&claims, path) {
                         order.claimed(&name, e.zxid);
-                    } else if let Some(effect) = child(&effects, path) {
+                    } else if let Some(effect) = child_of(&effects, path) {
                         let key = effect.get(..effect.len().saturating_sub(10)).unwrap_or("");
                         let key = key.strip_suffix('-').unwrap_or(key);
                         let item = history.entry(key.to_owned()).or_default();
@@ -133,7 +126,7 @@ pub fn redelivery(
                     }
                 }
                 TxnOp::Delete { path } => {
-                    if let Some(key) = child(&items_prefix, path).and_then(|n| live.remove(&n)) {
+                    if let Some(key) = child_of(&items_prefix, path).and_then(|n| live.remove(&n)) {
                         history.entry(key).or_default().removed = Some((e.zxid, e.session));
                     }
                 }
