@@ -83,6 +83,10 @@ pub enum Error {
     /// Network namespaces cannot be used here (not root, or `ip` missing).
     #[error("network namespaces unavailable: {0}")]
     NetnsUnavailable(String),
+    /// The container backend cannot run: no `docker`, no daemon, or no image. The message
+    /// names the command that fixes it.
+    #[error("container backend unavailable: {0}")]
+    DockerUnavailable(String),
     /// The configuration cannot be used.
     #[error("invalid configuration: {0}")]
     InvalidConfig(String),

@@ -63,6 +63,7 @@
 
 pub mod check;
 pub mod config;
+pub mod container;
 pub mod discovery;
 pub mod ensemble;
 pub mod expire;
@@ -87,6 +88,7 @@ pub use config::{
     DEFAULT_JVM_OPTS, EnsembleConfig, NetMode, SUPER_DIGEST_SUPERPW, SaslConfig, ServerId,
     TlsConfig,
 };
+pub use container::{Backend, docker_available};
 pub use discovery::{InstallSource, Installation};
 pub use ensemble::{Ensemble, Health, NodeStatus, PauseGuard};
 pub use error::{Error, Result};

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use zk_proto::rng::SplitMix64;
 
-use crate::config::{NetMode, ServerId};
+use crate::config::ServerId;
 use crate::ensemble::Ensemble;
 use crate::history::History;
 use crate::node::ProcessState;
@@ -49,7 +49,8 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    /// Whether the fault needs an ensemble started with [`NetMode::Netns`].
+    /// Whether the fault needs partitions: the container backend, or the process backend
+    /// in [`NetMode::Netns`](crate::NetMode::Netns) (see [`Ensemble::can_partition`](crate::Ensemble::can_partition)).
     ///
     /// # Examples
     ///
@@ -461,7 +462,7 @@ impl Nemesis {
             history: self.history.clone(),
         };
         run.note(format!("seed {}", self.seed));
-        let netns = ensemble.config().net_mode() == NetMode::Netns;
+        let netns = ensemble.can_partition();
         let mut usable = Vec::new();
         for &(kind, weight) in &self.faults {
             if weight == 0 {
@@ -469,7 +470,8 @@ impl Nemesis {
             }
             if kind.needs_netns() && !netns {
                 run.note(format!(
-                    "SKIPPED: {kind} needs an ensemble started with NetMode::Netns"
+                    "SKIPPED: {kind} needs the container backend or an ensemble started \
+                     with NetMode::Netns"
                 ));
                 continue;
             }

@@ -29,6 +29,7 @@ use nix::sched::{CloneFlags, setns};
 use tokio::net::TcpStream;
 
 use crate::config::ServerId;
+use crate::container::ContainerNet;
 use crate::error::{Error, Result};
 use crate::process::run;
 
@@ -430,8 +431,10 @@ impl Netns {
         }
         tracing::info!(partition = %what, "partition applied");
         Ok(Partition {
-            net: Arc::clone(self),
-            cuts: applied,
+            cut: Cut::Netns {
+                net: Arc::clone(self),
+                cuts: applied,
+            },
             what,
         })
     }
@@ -533,9 +536,31 @@ fn sweep_stale() {
 /// ```
 #[derive(Debug)]
 pub struct Partition {
-    net: Arc<Netns>,
-    cuts: Vec<(ServerId, Ipv4Addr)>,
+    cut: Cut,
     what: String,
+}
+
+/// What a partition removed: blackhole routes in namespaces, or containers' links to the
+/// quorum network.
+#[derive(Debug)]
+enum Cut {
+    Netns {
+        net: Arc<Netns>,
+        cuts: Vec<(ServerId, Ipv4Addr)>,
+    },
+    Container {
+        net: Arc<ContainerNet>,
+        servers: Vec<ServerId>,
+    },
+}
+
+impl Cut {
+    fn is_empty(&self) -> bool {
+        match self {
+            Self::Netns { cuts, .. } => cuts.is_empty(),
+            Self::Container { servers, .. } => servers.is_empty(),
+        }
+    }
 }
 
 impl Partition {
@@ -574,13 +599,29 @@ impl Partition {
         &self.what
     }
 
-    fn remove(&mut self) {
-        let cuts = std::mem::take(&mut self.cuts);
-        for (a, ip) in &cuts {
-            self.net.unblock(*a, *ip);
+    /// A partition of containers, undone by connecting `servers` back.
+    pub(crate) fn container(net: Arc<ContainerNet>, servers: Vec<ServerId>, what: String) -> Self {
+        Self {
+            cut: Cut::Container { net, servers },
+            what,
         }
-        for (a, ip) in cuts {
-            self.net.kill_quorum_sockets(a, ip);
+    }
+
+    fn remove(&mut self) {
+        match &mut self.cut {
+            Cut::Netns { net, cuts } => {
+                let cuts = std::mem::take(cuts);
+                for (a, ip) in &cuts {
+                    net.unblock(*a, *ip);
+                }
+                for (a, ip) in cuts {
+                    net.kill_quorum_sockets(a, ip);
+                }
+            }
+            Cut::Container { net, servers } => {
+                let servers = std::mem::take(servers);
+                net.restore(&servers);
+            }
         }
         tracing::info!(partition = %self.what, "partition removed");
     }
@@ -588,7 +629,7 @@ impl Partition {
 
 impl Drop for Partition {
     fn drop(&mut self) {
-        if !self.cuts.is_empty() {
+        if !self.cut.is_empty() {
             self.remove();
         }
     }

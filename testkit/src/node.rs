@@ -11,6 +11,7 @@ use std::time::Duration;
 use nix::sys::signal::Signal;
 
 use crate::config::{NodeAddrs, NodeFiles, ServerId};
+use crate::container::ContainerServer;
 use crate::error::{Error, Result};
 use crate::process;
 
@@ -50,6 +51,8 @@ pub(crate) struct Node {
     program: PathBuf,
     args: Vec<String>,
     proc: Mutex<Proc>,
+    /// Set on the container backend: then `netns`, `program`, `args` and `proc` are unused.
+    container: Option<ContainerServer>,
 }
 
 impl Node {
@@ -71,6 +74,28 @@ impl Node {
             program,
             args,
             proc: Mutex::new(Proc::default()),
+            container: None,
+        }
+    }
+
+    /// A server run as a container.
+    pub(crate) fn container(
+        addrs: NodeAddrs,
+        client_addr: SocketAddr,
+        files: NodeFiles,
+        server: ContainerServer,
+    ) -> Self {
+        Self {
+            container: Some(server),
+            ..Self::new(
+                addrs,
+                client_addr,
+                None,
+                files,
+                None,
+                PathBuf::new(),
+                Vec::new(),
+            )
         }
     }
 
@@ -82,6 +107,9 @@ impl Node {
     }
 
     pub(crate) fn state(&self) -> ProcessState {
+        if let Some(c) = &self.container {
+            return c.state();
+        }
         let p = self.lock();
         match (&p.child, p.paused) {
             (None, _) => ProcessState::Down,
@@ -91,11 +119,17 @@ impl Node {
     }
 
     pub(crate) fn pid(&self) -> Option<u32> {
+        if let Some(c) = &self.container {
+            return c.pid();
+        }
         self.lock().child.as_ref().map(Child::id)
     }
 
     /// Starts the JVM; the caller waits for readiness.
     pub(crate) fn spawn(&self) -> Result<()> {
+        if let Some(c) = &self.container {
+            return c.spawn();
+        }
         let mut p = self.lock();
         if p.child.is_some() {
             return Ok(());
@@ -158,6 +192,9 @@ impl Node {
 
     /// SIGKILL; the data stays.
     pub(crate) fn kill(&self) -> Result<()> {
+        if let Some(c) = &self.container {
+            return c.kill();
+        }
         let child = self.lock().child.take();
         if let Some(mut child) = child {
             process::kill_and_reap(&mut child)
@@ -170,6 +207,9 @@ impl Node {
 
     /// SIGTERM, then SIGKILL after `grace`.
     pub(crate) async fn stop(&self, grace: Duration) -> Result<()> {
+        if let Some(c) = &self.container {
+            return c.stop(grace).await;
+        }
         let child = self.lock().child.take();
         if let Some(mut child) = child {
             process::terminate(&mut child, grace)
@@ -182,6 +222,9 @@ impl Node {
 
     /// SIGSTOP; returns the generation paused.
     pub(crate) fn pause(&self) -> Result<u64> {
+        if let Some(c) = &self.container {
+            return c.pause();
+        }
         let mut p = self.lock();
         let Some(child) = &p.child else {
             return Err(Error::InvalidConfig(format!(
@@ -197,6 +240,10 @@ impl Node {
 
     /// SIGCONT, if the process paused in `generation` still runs.
     pub(crate) fn resume(&self, generation: u64) {
+        if let Some(c) = &self.container {
+            c.resume(generation);
+            return;
+        }
         let mut p = self.lock();
         if p.generation != generation || !p.paused {
             return;
@@ -209,6 +256,14 @@ impl Node {
 
     /// Fails when the process exited on its own.
     pub(crate) fn check_alive(&self) -> Result<()> {
+        if let Some(c) = &self.container {
+            return c.exited().map_err(|status| Error::ServerExited {
+                id: self.id,
+                status,
+                log: self.files.log.clone(),
+                tail: self.log_tail(40),
+            });
+        }
         let mut p = self.lock();
         let Some(child) = p.child.as_mut() else {
             return Ok(());
@@ -243,6 +298,9 @@ impl Node {
     }
 
     pub(crate) fn log_tail(&self, lines: usize) -> String {
+        if let Some(c) = &self.container {
+            return c.logs(Some(lines));
+        }
         let Ok(text) = fs::read(&self.files.log) else {
             return String::new();
         };
@@ -252,6 +310,12 @@ impl Node {
     }
 
     pub(crate) fn log_text(&self) -> String {
+        if let Some(c) = &self.container {
+            // The log file is refreshed from `docker logs` on each read.
+            let text = c.logs(None);
+            let _ = fs::write(&self.files.log, &text);
+            return text;
+        }
         fs::read(&self.files.log)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default()
@@ -259,6 +323,10 @@ impl Node {
 
     /// Kills without reporting errors (for drops).
     pub(crate) fn kill_quietly(&self) {
+        if let Some(c) = &self.container {
+            c.remove();
+            return;
+        }
         let child = self.lock().child.take();
         if let Some(mut child) = child {
             let _ = process::kill_and_reap(&mut child);
@@ -275,15 +343,7 @@ pub(crate) fn write_files(
     logging: &(String, String),
     jaas: Option<&str>,
 ) -> Result<()> {
-    for dir in [
-        &files.dir,
-        &files.data_dir,
-        &files.data_log_dir,
-        &files.conf_dir,
-    ] {
-        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    }
-    write(&files.data_dir.join("myid"), &format!("{id}\n"))?;
+    write_dirs(files, id)?;
     write(&files.cfg, zoo_cfg)?;
     if let Some(d) = dynamic {
         write(&files.dynamic_cfg(), d)?;
@@ -293,6 +353,20 @@ pub(crate) fn write_files(
     if let Some(j) = jaas {
         write(&files.jaas(), j)?;
     }
+    Ok(())
+}
+
+/// Creates a server's folders, its `myid` and an empty log file.
+pub(crate) fn write_dirs(files: &NodeFiles, id: ServerId) -> Result<()> {
+    for dir in [
+        &files.dir,
+        &files.data_dir,
+        &files.data_log_dir,
+        &files.conf_dir,
+    ] {
+        fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    }
+    write(&files.data_dir.join("myid"), &format!("{id}\n"))?;
     File::create(&files.log)
         .map_err(|e| Error::io(format!("creating {}", files.log.display()), e))?;
     Ok(())

@@ -11,11 +11,13 @@ mod render;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::container::Backend;
 use crate::discovery::Installation;
 use crate::error::{Error, Result};
 
 pub(crate) use render::{
-    NodeAddrs, NodeFiles, jvm_args, render_jaas, render_logging, render_zoo_cfg,
+    CONTAINER_PORTS, NodeAddrs, NodeFiles, container_env, jvm_args, render_jaas, render_logging,
+    render_zoo_cfg,
 };
 
 /// A server's id (`myid`), 1-based.
@@ -250,6 +252,9 @@ pub struct EnsembleConfig {
     pub(crate) installation: Option<Installation>,
     pub(crate) log_level: String,
     pub(crate) dir_prefix: Option<String>,
+    pub(crate) backend: Backend,
+    pub(crate) image: Option<String>,
+    pub(crate) memory: Option<u64>,
 }
 
 /// The default JVM options: small heap, serial GC, C1 only, one active CPU.
@@ -294,6 +299,9 @@ impl EnsembleConfig {
             installation: None,
             log_level: "INFO".to_owned(),
             dir_prefix: None,
+            backend: Backend::from_env(),
+            image: None,
+            memory: None,
         }
     }
 
@@ -555,6 +563,79 @@ impl EnsembleConfig {
         self
     }
 
+    /// Where the servers run: child processes or containers. Default:
+    /// [`Backend::from_env`] (`ZK_TESTKIT_BACKEND`), else [`Backend::Process`].
+    ///
+    /// The container backend (see [`container`](crate::container)) takes every option but
+    /// TLS, SASL, reconfig, [`NetMode::Netns`] and [`installation`](Self::installation),
+    /// which are refused at start with [`Error::InvalidConfig`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use zk_testkit::{Backend, EnsembleConfig};
+    /// let cfg = EnsembleConfig::new(3).backend(Backend::Process);
+    /// assert_eq!(cfg.backend_kind(), Backend::Process);
+    /// ```
+    pub fn backend(mut self, backend: Backend) -> Self {
+        self.backend = backend;
+        self
+    }
+
+    /// The configured [`Backend`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(1);
+    /// println!("{}", cfg.backend_kind());
+    /// ```
+    pub fn backend_kind(&self) -> Backend {
+        self.backend
+    }
+
+    /// The container image (container backend). Default: `ZK_TESTKIT_IMAGE`, else
+    /// [`DEFAULT_IMAGE`](crate::container::DEFAULT_IMAGE), which
+    /// `scripts/build-zk-image.sh` builds; `zookeeper:3.8` from Docker Hub works too.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).image("zookeeper:3.8");
+    /// assert_eq!(cfg.image_name(), "zookeeper:3.8");
+    /// ```
+    pub fn image(mut self, image: impl Into<String>) -> Self {
+        self.image = Some(image.into());
+        self
+    }
+
+    /// The container image that will be used.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// assert!(!zk_testkit::EnsembleConfig::new(1).image_name().is_empty());
+    /// ```
+    pub fn image_name(&self) -> String {
+        self.image
+            .clone()
+            .unwrap_or_else(crate::container::image_from_env)
+    }
+
+    /// A memory limit for each server's container (`docker create --memory`), in bytes.
+    /// Default: none. The process backend ignores it (its heap is set by the JVM options).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let cfg = zk_testkit::EnsembleConfig::new(3).container_memory(256 << 20);
+    /// # let _ = cfg;
+    /// ```
+    pub fn container_memory(mut self, bytes: u64) -> Self {
+        self.memory = Some(bytes);
+        self
+    }
+
     /// The server's log level (`INFO`, `DEBUG`, `WARN`...). Default: `INFO`.
     ///
     /// # Examples
@@ -581,8 +662,19 @@ impl EnsembleConfig {
                 self.tick
             )));
         }
-        if self.standalone() && self.net == NetMode::Netns {
-            // Allowed: a standalone server in its own namespace.
+        if self.backend == Backend::Container {
+            let refused = [
+                (self.tls.is_some(), "TLS"),
+                (self.sasl.is_some(), "SASL"),
+                (self.reconfig, "reconfig"),
+                (self.net == NetMode::Netns, "NetMode::Netns"),
+                (self.installation.is_some(), "an explicit installation"),
+            ];
+            if let Some((_, what)) = refused.iter().find(|(on, _)| *on) {
+                return Err(Error::InvalidConfig(format!(
+                    "{what} is not supported on the container backend; use Backend::Process"
+                )));
+            }
         }
         Ok(())
     }

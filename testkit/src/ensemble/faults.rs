@@ -203,7 +203,9 @@ impl Ensemble {
     fn netns(&self) -> Result<&Arc<Netns>> {
         self.inner.net.as_ref().ok_or_else(|| {
             Error::NetnsUnavailable(
-                "partitions need an ensemble started with NetMode::Netns".into(),
+                "partitions need the container backend or an ensemble started with \
+                 NetMode::Netns"
+                    .into(),
             )
         })
     }
@@ -211,10 +213,15 @@ impl Ensemble {
     /// Cuts the network between every pair of servers on different sides, e.g.
     /// `&[&[1], &[2, 3]]`. Clients are not affected. Servers in no side keep all links.
     ///
+    /// On the container backend every server outside the largest side is disconnected
+    /// from the quorum network, so servers on a smaller side lose each other too (see
+    /// [`crate::container`]).
+    ///
     /// # Errors
     ///
-    /// [`Error::NetnsUnavailable`] unless started with [`NetMode::Netns`](crate::NetMode::Netns);
-    /// [`Error::UnknownServer`]; [`Error::Command`] when `ip` fails.
+    /// [`Error::NetnsUnavailable`] on the process backend unless started with
+    /// [`NetMode::Netns`](crate::NetMode::Netns); [`Error::UnknownServer`];
+    /// [`Error::Command`] when `ip` or `docker` fails.
     ///
     /// # Examples
     ///
@@ -225,10 +232,15 @@ impl Ensemble {
     /// # Ok(()) }
     /// ```
     pub fn partition(&self, sides: &[&[ServerId]]) -> Result<Partition> {
+        if let Some(net) = &self.inner.containers {
+            return net.partition(&self.ids(), sides);
+        }
         self.netns()?.partition(sides)
     }
 
-    /// Cuts server `id` from every other server and from every client namespace.
+    /// Cuts server `id` from every other server and from every client namespace. On the
+    /// container backend its clients still reach it, as they do in a
+    /// [`partition`](Self::partition).
     ///
     /// # Errors
     ///
@@ -243,6 +255,9 @@ impl Ensemble {
     /// # Ok(()) }
     /// ```
     pub fn isolate(&self, id: ServerId) -> Result<Partition> {
+        if let Some(net) = &self.inner.containers {
+            return net.isolate(&self.ids(), id);
+        }
         self.netns()?.isolate(id)
     }
 
@@ -252,8 +267,9 @@ impl Ensemble {
     ///
     /// # Errors
     ///
-    /// [`Error::NetnsUnavailable`] unless started with [`NetMode::Netns`](crate::NetMode::Netns);
-    /// [`Error::Timeout`] when it is not healthy within `timeout`.
+    /// [`Error::NetnsUnavailable`] on the process backend unless started with
+    /// [`NetMode::Netns`](crate::NetMode::Netns); [`Error::Timeout`] when it is not healthy
+    /// within `timeout`.
     ///
     /// # Examples
     ///
@@ -263,7 +279,10 @@ impl Ensemble {
     /// # Ok(()) }
     /// ```
     pub async fn heal(&self, timeout: Duration) -> Result<Health> {
-        self.netns()?.heal_all();
+        match &self.inner.containers {
+            Some(net) => net.heal_all(),
+            None => self.netns()?.heal_all(),
+        }
         self.wait_healthy(timeout).await
     }
 

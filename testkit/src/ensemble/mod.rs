@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::config::{self, EnsembleConfig, NetMode, NodeAddrs, NodeFiles, ServerId};
+use crate::container::{self, Backend, ContainerNet};
 use crate::discovery::Installation;
 use crate::error::{Error, Result};
 use crate::fourlw::ServerStats;
@@ -26,13 +27,14 @@ pub use health::{Health, NodeStatus};
 
 struct Inner {
     cfg: EnsembleConfig,
-    install: Installation,
+    install: Option<Installation>,
     dir: Option<tempfile::TempDir>,
     root: PathBuf,
     nodes: Vec<Arc<Node>>,
     dialer: Dialer,
     default_endpoint: Option<ClientEndpoint>,
     net: Option<Arc<Netns>>,
+    containers: Option<Arc<ContainerNet>>,
     _leases: Vec<PortLease>,
     version: Mutex<Option<String>>,
     started_in: Duration,
@@ -40,9 +42,7 @@ struct Inner {
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        for n in &self.nodes {
-            n.kill_quietly();
-        }
+        // Logs first: a container's log goes with the container.
         let print = std::thread::panicking() || env_flag("ZK_TESTKIT_PRINT_LOGS");
         if print {
             let lines = std::env::var("ZK_TESTKIT_LOG_LINES")
@@ -58,7 +58,15 @@ impl Drop for Inner {
                 );
             }
         }
-        if env_flag("ZK_TESTKIT_KEEP") {
+        let keep = env_flag("ZK_TESTKIT_KEEP");
+        for n in &self.nodes {
+            if keep {
+                // Keeps a container's log in the kept folder.
+                let _ = n.log_text();
+            }
+            n.kill_quietly();
+        }
+        if keep {
             if let Some(dir) = self.dir.take() {
                 let kept = dir.keep();
                 eprintln!("zk-testkit: kept {}", kept.display());
@@ -148,6 +156,9 @@ impl Ensemble {
     /// ```
     pub async fn start_with(cfg: EnsembleConfig) -> Result<Self> {
         cfg.validate()?;
+        if cfg.backend == Backend::Container {
+            return Self::start_containers(cfg).await;
+        }
         let install = match &cfg.installation {
             Some(i) => i.clone(),
             None => Installation::discover()?,
@@ -207,22 +218,57 @@ impl Ensemble {
             )));
         }
 
-        let mut ensemble = Self {
+        let ensemble = Self {
             inner: Inner {
                 cfg,
-                install,
+                install: Some(install),
                 dir: Some(dir),
                 root,
                 nodes,
                 dialer,
                 default_endpoint: None,
                 net,
+                containers: None,
                 _leases: leases,
                 version: Mutex::new(None),
                 started_in: Duration::ZERO,
             },
         };
+        ensemble.launch().await
+    }
 
+    /// Starts the servers of `cfg` as containers (see [`crate::container`]).
+    async fn start_containers(cfg: EnsembleConfig) -> Result<Self> {
+        let prefix = cfg.dir_prefix.as_deref().unwrap_or("zk-testkit-");
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir()
+            .map_err(|e| Error::io("creating the ensemble's temporary folder", e))?;
+        let root = dir.path().to_path_buf();
+        let layout = container::prepare(&cfg, &root).await?;
+        let ensemble = Self {
+            inner: Inner {
+                cfg,
+                install: None,
+                dir: Some(dir),
+                root,
+                nodes: layout.nodes.into_iter().map(Arc::new).collect(),
+                dialer: Dialer::Direct,
+                default_endpoint: None,
+                net: None,
+                containers: Some(layout.net),
+                _leases: layout.leases,
+                version: Mutex::new(None),
+                started_in: Duration::ZERO,
+            },
+        };
+        ensemble.launch().await
+    }
+
+    /// Starts every server and waits for the quorum.
+    async fn launch(mut self) -> Result<Self> {
+        let ensemble = &mut self;
+        let size = ensemble.inner.nodes.len();
         let t0 = Instant::now();
         // Highest id first: the others then find it up when they look (as kazoo does).
         for n in ensemble.inner.nodes.iter().rev() {
@@ -241,9 +287,10 @@ impl Ensemble {
             size,
             started_in = ?ensemble.inner.started_in,
             dir = %ensemble.inner.root.display(),
+            backend = %ensemble.inner.cfg.backend,
             "ensemble ready"
         );
-        Ok(ensemble)
+        Ok(self)
     }
 
     async fn record_version(&self) {
@@ -301,15 +348,42 @@ impl Ensemble {
         &self.inner.cfg
     }
 
-    /// The installation in use.
+    /// The installation in use; `None` on the container backend.
     ///
     /// # Examples
     ///
     /// ```no_run
-    /// # fn _demo(e: &zk_testkit::Ensemble) { println!("{}", e.installation().source()); }
+    /// # fn _demo(e: &zk_testkit::Ensemble) {
+    /// if let Some(install) = e.installation() {
+    ///     println!("{}", install.source());
+    /// }
+    /// # }
     /// ```
-    pub fn installation(&self) -> &Installation {
-        &self.inner.install
+    pub fn installation(&self) -> Option<&Installation> {
+        self.inner.install.as_ref()
+    }
+
+    /// Where the servers run.
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn _demo(e: &zk_testkit::Ensemble) { println!("servers are {}es", e.backend()); }
+    /// ```
+    pub fn backend(&self) -> Backend {
+        self.inner.cfg.backend
+    }
+
+    /// Whether [`partition`](Self::partition) and [`isolate`](Self::isolate) work: on the
+    /// container backend, and on the process backend in [`NetMode::Netns`].
+    ///
+    /// # Examples
+    ///
+    /// ```no_run
+    /// # fn _demo(e: &zk_testkit::Ensemble) { println!("{}", e.can_partition()); }
+    /// ```
+    pub fn can_partition(&self) -> bool {
+        self.inner.net.is_some() || self.inner.containers.is_some()
     }
 
     /// The server version reported by `srvr` (e.g. `3.8.0-...`), recorded at start.

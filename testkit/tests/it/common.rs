@@ -14,6 +14,7 @@ use zk_proto::records::{
     Acl, ConnectRequest, ConnectResponse, CreateRequest, ExistsRequest, ReplyHeader, RequestHeader,
 };
 use zk_proto::{CreateMode, OpCode, Record};
+use zk_testkit::{Backend, EnsembleConfig};
 
 /// Ensembles of three servers are started one at a time: two cores are shared by up to
 /// three JVMs of an ensemble, the shared server and the build.
@@ -36,6 +37,31 @@ pub(crate) fn skip_without_netns(test: &str) -> bool {
             true
         }
     }
+}
+
+/// Where no Docker daemon answers, says so visibly and returns true; with
+/// `ZK_TESTKIT_REQUIRE_DOCKER=1` (set by CI) it fails the test instead, since a skip there
+/// would hide that the container backend went untested.
+pub(crate) fn skip_without_docker(test: &str) -> bool {
+    match zk_testkit::docker_available() {
+        Ok(()) => false,
+        Err(reason) => {
+            let required =
+                std::env::var("ZK_TESTKIT_REQUIRE_DOCKER").is_ok_and(|v| !v.is_empty() && v != "0");
+            assert!(
+                !required,
+                "{test}: the container backend is required here (ZK_TESTKIT_REQUIRE_DOCKER): {reason}"
+            );
+            use io::Write as _;
+            let _ = writeln!(io::stderr().lock(), "SKIPPED: {test}: {reason}");
+            true
+        }
+    }
+}
+
+/// The options of a test of `backend`.
+pub(crate) fn on(backend: Backend, size: usize) -> EnsembleConfig {
+    EnsembleConfig::new(size).backend(backend)
 }
 
 pub(crate) fn connect_frame(session_id: i64, password: &[u8], timeout_ms: i32) -> BytesMut {

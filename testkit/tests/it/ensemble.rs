@@ -180,8 +180,13 @@ async fn oracle_lists_what_was_done(e: &Ensemble) {
         .collect();
     files.sort();
     assert!(!files.is_empty());
+    // The container backend has no installation of its own; the host's reads its files.
+    let install = match e.installation() {
+        Some(install) => install.clone(),
+        None => zk_testkit::Installation::discover().expect("ZooKeeper and Java on the host"),
+    };
     for file in files {
-        let dump = zk_testkit::oracle::toolkit_dump(e.installation(), &file).expect("toolkit");
+        let dump = zk_testkit::oracle::toolkit_dump(&install, &file).expect("toolkit");
         let theirs: BTreeSet<i64> = zk_testkit::oracle::parse_toolkit_dump(&dump)
             .into_iter()
             .map(|(z, _)| z)

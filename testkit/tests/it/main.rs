@@ -5,6 +5,7 @@
 //! run (not root, or iproute2 missing).
 
 mod common;
+mod containers;
 mod ensemble;
 mod expire;
 mod netns;
