@@ -59,6 +59,29 @@ pub(crate) fn skip_without_docker(test: &str) -> bool {
     }
 }
 
+/// Runs the test case `$case(backend)` once per backend, as `$case::processes` and
+/// `$case::containers` (the latter skipped visibly without Docker, see
+/// [`skip_without_docker`]).
+macro_rules! on_both_backends {
+    ($case:ident) => {
+        mod $case {
+            #[tokio::test]
+            async fn processes() {
+                super::$case(zk_testkit::Backend::Process).await;
+            }
+
+            #[tokio::test]
+            async fn containers() {
+                if crate::common::skip_without_docker(concat!(module_path!(), "::containers")) {
+                    return;
+                }
+                super::$case(zk_testkit::Backend::Container).await;
+            }
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
 /// The options of a test of `backend`.
 pub(crate) fn on(backend: Backend, size: usize) -> EnsembleConfig {
     EnsembleConfig::new(size).backend(backend)

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use zk_proto::records::{Acl, CreateTtlRequest, RequestHeader};
 use zk_proto::{CreateMode, ErrorCode, OpCode, Record};
-use zk_testkit::{EnsembleConfig, Installation, Mode, RawSession, SaslConfig, Server};
+use zk_testkit::{Backend, Installation, Mode, RawSession, SaslConfig, Server};
 
-use crate::common::{Wire, exists_frame};
+use crate::common::{Wire, exists_frame, on, on_both_backends, skip_without_docker};
 
 #[tokio::test]
 async fn discovery_finds_zookeeper_and_the_server_reports_its_version() {
@@ -75,6 +75,18 @@ async fn shared_gives_each_test_its_own_chroot() {
 
 #[test]
 fn a_server_is_killed_when_its_test_panics() {
+    killed_when_its_test_panics(Backend::Process);
+}
+
+#[test]
+fn a_container_is_removed_when_its_test_panics() {
+    if skip_without_docker("a_container_is_removed_when_its_test_panics") {
+        return;
+    }
+    killed_when_its_test_panics(Backend::Container);
+}
+
+fn killed_when_its_test_panics(backend: Backend) {
     let (tx, rx) = std::sync::mpsc::channel();
     let joined = std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -82,7 +94,7 @@ fn a_server_is_killed_when_its_test_panics() {
             .build()
             .expect("runtime");
         rt.block_on(async move {
-            let server = Server::start().await.expect("start");
+            let server = Server::start_with(on(backend, 1)).await.expect("start");
             tx.send(server.pid().expect("pid")).expect("send");
             panic!("a failing test holding a server (expected by this test)");
         });
@@ -96,19 +108,35 @@ fn a_server_is_killed_when_its_test_panics() {
     );
 }
 
-#[tokio::test]
-async fn standalone_process_faults_keep_or_lose_data_as_named() {
-    let server = Server::start().await.expect("start");
-    let cfg =
-        std::fs::read_to_string(server.ensemble().dir().join("s1/conf/zoo.cfg")).expect("zoo.cfg");
+on_both_backends!(standalone_process_faults_keep_or_lose_data_as_named);
+
+async fn standalone_process_faults_keep_or_lose_data_as_named(backend: Backend) {
+    let server = Server::start_with(on(backend, 1)).await.expect("start");
+    if backend == Backend::Process {
+        let cfg = std::fs::read_to_string(server.ensemble().dir().join("s1/conf/zoo.cfg"))
+            .expect("zoo.cfg");
+        for line in [
+            "maxClientCnxns=0",
+            "forceSync=no",
+            "admin.enableServer=false",
+            "4lw.commands.whitelist=*",
+            "tickTime=200",
+        ] {
+            assert!(cfg.lines().any(|l| l == line), "{line} missing:\n{cfg}");
+        }
+    }
+    // What the server itself says it runs with, on either backend.
+    let conf = server
+        .ensemble()
+        .four_letter_word(1, "conf")
+        .await
+        .expect("conf");
     for line in [
-        "maxClientCnxns=0",
-        "forceSync=no",
-        "admin.enableServer=false",
-        "4lw.commands.whitelist=*",
         "tickTime=200",
+        "maxClientCnxns=0",
+        "maxSessionTimeout=60000",
     ] {
-        assert!(cfg.lines().any(|l| l == line), "{line} missing:\n{cfg}");
+        assert!(conf.lines().any(|l| l == line), "{line} missing:\n{conf}");
     }
 
     let mut s = RawSession::connect(server.addr(), Duration::from_secs(4))
@@ -163,11 +191,15 @@ async fn standalone_process_faults_keep_or_lose_data_as_named() {
     );
 }
 
-#[tokio::test]
-async fn the_extended_types_option_enables_ttl_nodes() {
-    let cfg = EnsembleConfig::new(1)
-        .extended_types(true)
-        .sasl(SaslConfig::digest_users([("bob", "bobsecret")]));
+on_both_backends!(the_extended_types_option_enables_ttl_nodes);
+
+async fn the_extended_types_option_enables_ttl_nodes(backend: Backend) {
+    // SASL is for the process backend only (the container backend refuses it).
+    let sasl = backend == Backend::Process;
+    let mut cfg = on(backend, 1).extended_types(true);
+    if sasl {
+        cfg = cfg.sasl(SaslConfig::digest_users([("bob", "bobsecret")]));
+    }
     let server = Server::start_with(cfg).await.expect("start");
     let mut wire = Wire::connect(server.addr()).await;
     wire.handshake(4000).await;
@@ -195,7 +227,9 @@ async fn the_extended_types_option_enables_ttl_nodes() {
         ErrorCode::Ok,
         "TTL nodes need extendedTypesEnabled"
     );
-    let jaas = std::fs::read_to_string(server.ensemble().dir().join("s1/conf/jaas.conf"))
-        .expect("generated jaas.conf");
-    assert!(jaas.contains("user_bob=\"bobsecret\""), "{jaas}");
+    if sasl {
+        let jaas = std::fs::read_to_string(server.ensemble().dir().join("s1/conf/jaas.conf"))
+            .expect("generated jaas.conf");
+        assert!(jaas.contains("user_bob=\"bobsecret\""), "{jaas}");
+    }
 }
