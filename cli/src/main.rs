@@ -6,6 +6,8 @@
 //! - an interactive shell with history and tab completion when no command is given;
 //! - `zk server start|stop|status`: a throwaway local ZooKeeper for development, run
 //!   through zk-testkit;
+//! - `zk chaos <workload>`: a workload under a seeded nemesis on a fresh ensemble, with
+//!   each checker's verdict;
 //! - `zk demo`: a guided, self-checking tour of the session manager (watches, failover to
 //!   another server with the same session, ephemeral nodes).
 //!
@@ -18,6 +20,7 @@
 //! codes are the same.
 #![forbid(unsafe_code)]
 
+mod chaos;
 mod cli;
 mod commands;
 mod connect;
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
             };
             runtime.block_on(demo::run(args, options))
         }
+        Some(TopCommand::Chaos(args)) => runtime.block_on(chaos::run(args, json)),
         Some(TopCommand::Node(command)) => runtime.block_on(async {
             let mut out = Output::stdout(json);
             commands::run_once(&cli.connect, command, &mut out).await

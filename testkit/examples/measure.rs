@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run -p zk-testkit --example measure            # 3 rounds
 //! cargo run -p zk-testkit --example measure -- 5       # 5 rounds
+//! ZK_TESTKIT_BACKEND=docker cargo run -p zk-testkit --example measure   # containers
 //! ```
 
 use std::time::{Duration, Instant};
@@ -76,14 +77,22 @@ async fn main() -> zk_testkit::Result<()> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(3);
-    let install = zk_testkit::Installation::discover()?;
-    println!(
-        "ZooKeeper {} ({}), java {}, {} CPUs, {rounds} rounds",
-        install.version().unwrap_or("?"),
-        install.source(),
-        install.java().display(),
-        std::thread::available_parallelism().map_or(0, usize::from)
-    );
+    let backend = zk_testkit::Backend::from_env();
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    if backend == zk_testkit::Backend::Process {
+        let install = zk_testkit::Installation::discover()?;
+        println!(
+            "process backend: ZooKeeper {} ({}), java {}, {cpus} CPUs, {rounds} rounds",
+            install.version().unwrap_or("?"),
+            install.source(),
+            install.java().display(),
+        );
+    } else {
+        println!(
+            "container backend: image {}, {cpus} CPUs, {rounds} rounds",
+            zk_testkit::EnsembleConfig::new(1).image_name()
+        );
+    }
 
     let mut standalone = Vec::new();
     let mut standalone_rss = Vec::new();
@@ -110,9 +119,18 @@ async fn main() -> zk_testkit::Result<()> {
     }
 
     let (mut iso, mut heal) = (Vec::new(), Vec::new());
-    let netns = zk_testkit::netns_available();
+    // Partitions: in namespaces on the process backend, by disconnection on containers.
+    let netns = match backend {
+        zk_testkit::Backend::Process => zk_testkit::netns_available(),
+        _ => Ok(()),
+    };
     if netns.is_ok() {
-        let cfg = zk_testkit::EnsembleConfig::new(3).net(zk_testkit::NetMode::Netns);
+        let cfg = match backend {
+            zk_testkit::Backend::Process => {
+                zk_testkit::EnsembleConfig::new(3).net(zk_testkit::NetMode::Netns)
+            }
+            _ => zk_testkit::EnsembleConfig::new(3),
+        };
         let e = Ensemble::start_with(cfg).await?;
         for _ in 0..rounds {
             let old = e.leader().await?;
@@ -134,8 +152,8 @@ async fn main() -> zk_testkit::Result<()> {
     summary("5 servers: new leader after kill -9", &r5);
     match netns {
         Ok(()) => {
-            summary("3 servers (netns): new leader, isolated", &iso);
-            summary("3 servers (netns): healthy after heal", &heal);
+            summary("3 servers: new leader, leader isolated", &iso);
+            summary("3 servers: healthy after heal", &heal);
         }
         Err(reason) => println!("SKIPPED: partition figures: {reason}"),
     }

@@ -100,6 +100,15 @@ pub(crate) enum TopCommand {
     /// ensemble and cuts its own connection to one server instead. Every step is checked;
     /// a failed check exits with 1. What the demo creates is removed at the end.
     Demo(DemoArgs),
+    /// Run a workload on a fresh local ensemble under a seeded nemesis and check it.
+    ///
+    /// The ensemble runs as local processes (in network namespaces as root, so partitions
+    /// run too) or as Docker containers (--backend docker). The nemesis kills and pauses
+    /// the leader, cuts and resets the clients' connections, expires their sessions and,
+    /// where it can, partitions the servers. At the end each checker prints its verdict
+    /// and figures, with the command line that replays the same schedule; a violation
+    /// exits with 1.
+    Chaos(ChaosArgs),
     /// The interactive shell (also what `zk` with no command starts).
     Shell,
     /// Print zk's version (also --version).
@@ -152,6 +161,77 @@ pub(crate) struct DemoArgs {
     /// The story: the boss and workers by default.
     #[command(subcommand)]
     pub(crate) story: Option<DemoStory>,
+}
+
+/// `zk chaos`.
+#[derive(Debug, Args)]
+pub(crate) struct ChaosArgs {
+    /// The workload: register (a compare-and-set register through the plain client,
+    /// checked for linearizability), lock, election or queue (zk-recipes, checked on the
+    /// servers' transaction log).
+    #[arg(value_enum)]
+    pub(crate) workload: Workload,
+    /// Where the servers run.
+    #[arg(long, value_enum, default_value_t = ChaosBackend::Process)]
+    pub(crate) backend: ChaosBackend,
+    /// How many servers: 1, 3 or 5.
+    #[arg(long, default_value_t = 3, value_parser = parse_nodes)]
+    pub(crate) nodes: usize,
+    /// How many clients (for queue: producers, and as many consumers).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub(crate) clients: u16,
+    /// How long the nemesis runs, in seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub(crate) secs: u64,
+    /// The nemesis's seed (printed, to replay a run); a new one when not given.
+    #[arg(long)]
+    pub(crate) seed: Option<u64>,
+}
+
+/// The workloads of `zk chaos`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Workload {
+    /// A compare-and-set register on one znode, through the plain client.
+    #[value(alias = "cas-register")]
+    Register,
+    /// zk-recipes' Mutex, holders fencing their writes.
+    Lock,
+    /// zk-recipes' LeaderLatch, leaders fencing their writes.
+    Election,
+    /// zk-recipes' SimpleDistributedQueue, consumers acknowledging with their effect.
+    Queue,
+}
+
+impl Workload {
+    /// The name on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Register => "register",
+            Self::Lock => "lock",
+            Self::Election => "election",
+            Self::Queue => "queue",
+        }
+    }
+}
+
+/// Where `zk chaos` runs the servers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ChaosBackend {
+    /// Local `java` processes (ZooKeeper from Debian's package, a release or a classpath).
+    Process,
+    /// Docker containers of the kit's image (ZK_TESTKIT_IMAGE to choose another).
+    #[value(alias = "container")]
+    Docker,
+}
+
+impl ChaosBackend {
+    /// The name on the command line.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Process => "process",
+            Self::Docker => "docker",
+        }
+    }
 }
 
 /// The stories of `zk demo`.
@@ -256,7 +336,7 @@ pub(crate) fn empty_server(cli: &Cli, source: Option<ValueSource>) -> Option<Str
     }
     let from_flag = source == Some(ValueSource::CommandLine);
     let used = match &cli.command {
-        Some(TopCommand::Server(_)) => false,
+        Some(TopCommand::Server(_) | TopCommand::Chaos(_)) => false,
         Some(TopCommand::Demo(_)) => from_flag,
         None | Some(TopCommand::Shell | TopCommand::Node(_)) => true,
         Some(TopCommand::Version) => false,

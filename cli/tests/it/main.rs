@@ -5,6 +5,7 @@
 //! 3-server ensembles, the quota enforcement test a server with enforceQuota, the
 //! `zk server` test its own local server.
 
+mod chaos;
 mod commands;
 mod demo;
 mod dump;

@@ -5,8 +5,11 @@
 //! items shared out under per-item locks were worked on by one member at a time:
 //! [`partition`]; whether a node that must exist once was ever duplicated:
 //! [`ephemerals`]; and what became of every item of a queue: [`queue`] (exactly-once
-//! consumers), [`redelivery`] (at-least-once consumers); and whether a register's history
-//! is linearizable: [`cas_register`].
+//! consumers), [`redelivery`] (at-least-once consumers); whether a register's history
+//! is linearizable: [`cas_register`], or [`register`] over a [`History`](crate::History);
+//! whether a counter's final value is one its acknowledged and unknown additions allow:
+//! [`counter`]; and whether a cache ended holding the servers' tree:
+//! [`cache_convergence`].
 //!
 //! The evidence is the servers' own: a holder proves what it believed by *fenced writes*,
 //! multis that start with a `check` of its lock node and then write the protected
@@ -27,12 +30,17 @@ use std::fmt;
 
 use crate::oracle::{TxnLog, TxnOp};
 
+mod cache;
+mod counter;
 mod linearizable;
 mod nodes;
 mod partition;
 mod queue;
 mod redelivery;
+mod register;
 
+pub use cache::{CacheReport, cache_convergence};
+pub use counter::{CounterReport, counter};
 pub use linearizable::{
     LinearizabilityReport, RegisterCall, RegisterOp, RegisterOutcome, cas_register,
 };
@@ -40,6 +48,7 @@ pub use nodes::{NodesReport, ephemerals};
 pub use partition::{PartitionReport, partition};
 pub use queue::{QueueReport, queue};
 pub use redelivery::{RedeliveryReport, redelivery};
+pub use register::register;
 
 /// What [`mutex`] found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -472,6 +481,21 @@ mod tests {
         events.extend(fenced(7, a));
         let report = election(&TxnLog::from_events(events), "/l", "/r");
         assert_eq!(report.writes_without_node, 1, "{report}");
+        assert!(!report.is_safe());
+    }
+
+    #[test]
+    fn two_leaders_at_once_are_found() {
+        let a = "/l/_c_a-latch-0000000000";
+        let b = "/l/_c_b-latch-0000000001";
+        // b writes as leader while a, the lowest, still leads and writes.
+        let mut events = vec![create(1, 1, a), create(2, 2, b)];
+        events.extend(fenced(3, a));
+        events.extend(fenced(4, b));
+        events.extend(fenced(5, a));
+        let report = election(&TxnLog::from_events(events), "/l", "/r");
+        assert_eq!(report.stale_writes, 1, "{report}");
+        assert!(report.overlapping_terms >= 1, "{report}");
         assert!(!report.is_safe());
     }
 
