@@ -1,23 +1,25 @@
-//! Real ZooKeeper servers and ensembles as child processes, plus fault injection, for
-//! tests of ZooKeeper clients and recipes.
+//! Real ZooKeeper servers and ensembles as child processes or containers, plus fault
+//! injection and checkers, for tests of ZooKeeper clients and recipes.
 //!
 //! What this crate does *not* do: it has no ZooKeeper client (it depends on zk-proto and
 //! tokio, never on zk-client, so a bug in the client cannot hide a fault the kit injects),
-//! it needs no Docker, and it mocks nothing: every server is a real `java` process from
-//! Debian's `zookeeper` package, a release folder or an explicit classpath. The one
-//! exception is [`mock`], a scripted server for the protocol corners a real server will
-//! not produce (garbage, replies cut short, silence).
+//! and it mocks nothing: every server is a real ZooKeeper, by default a `java` process
+//! from Debian's `zookeeper` package, a release folder or an explicit classpath, or on the
+//! [`container`] backend a Docker container of a ZooKeeper image. The one exception is
+//! [`mock`], a scripted server for the protocol corners a real server will not produce
+//! (garbage, replies cut short, silence).
 //!
 //! | module | what |
 //! |---|---|
 //! | [`discovery`] | find ZooKeeper (`ZOOKEEPER_CLASSPATH`, `ZOOKEEPER_HOME`, `/usr/share/java`) and Java |
 //! | [`Server`], [`Ensemble`] | 1, 3 or 5 servers on free loopback ports (or in network namespaces), readiness by `srvr`, roles, logs |
+//! | [`container`] | the container backend ([`Backend::Container`], `ZK_TESTKIT_BACKEND=docker`): the same API over `docker`, the official image's interface |
 //! | process faults | [`Ensemble::kill`], [`stop`](Ensemble::stop), [`restart`](Ensemble::restart), [`pause`](Ensemble::pause), [`wipe_and_restart`](Ensemble::wipe_and_restart) |
 //! | [`proxy`] | per-client fault proxy: latency, blackhole, reset, refuse, slice, cut, lost reply |
 //! | [`net`] | partitions between servers in network namespaces (root), a `setns` connector |
 //! | [`expire_session`] | server-side session expiry through a second connection |
 //! | [`Nemesis`], [`History`], [`TxnLog`] | seeded chaos, operation histories, the server's own record |
-//! | [`check`] | checkers on the server's record: mutual exclusion and fencing in zxid space for locks, elections and items shared under per-item locks; duplicated nodes |
+//! | [`check`] | checkers on the servers' record and on histories: mutual exclusion and fencing in zxid space for locks, elections and items shared under per-item locks; duplicated nodes; queue accounting; counter bounds; cache convergence; linearizability of a compare-and-set register |
 //! | [`shared()`] | one server per test binary, one chroot per test |
 //! | [`RawSession`] | a minimal raw-frame session to check server state independently |
 //! | [`mock`] | a scripted server for hostile-peer tests: garbage, bad lengths, short replies, silence |
@@ -58,6 +60,8 @@
 //! | `ZK_TESTKIT_PRINT_LOGS=1` | print server logs on every drop, not only on panic |
 //! | `ZK_TESTKIT_LOG_LINES=N` | how many log lines to print (default 80) |
 //! | `ZK_TESTKIT_KEEP=1` | keep the temporary folders |
+//! | `ZK_TESTKIT_BACKEND=docker` | run ensembles as containers ([`Backend::from_env`]) |
+//! | `ZK_TESTKIT_IMAGE=name:tag` | the container image (default [`container::DEFAULT_IMAGE`]) |
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
 

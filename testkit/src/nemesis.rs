@@ -438,7 +438,7 @@ impl Nemesis {
 
     /// Runs for `total`: waits `every`, applies one fault for the hold time, heals it and
     /// waits for a healthy ensemble; again until the time is up. Faults that cannot run
-    /// here (netns faults without [`NetMode::Netns`], client faults without endpoints)
+    /// here (partition faults on an ensemble that [cannot partition](crate::Ensemble::can_partition), client faults without endpoints)
     /// are left out with a `SKIPPED` line in the log.
     ///
     /// # Examples
