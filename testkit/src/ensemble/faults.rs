@@ -112,7 +112,7 @@ impl Ensemble {
         if node.state() != ProcessState::Down {
             node.stop(Duration::from_secs(10)).await?;
         }
-        node.spawn()?;
+        spawn_off_runtime(&node).await?;
         let deadline = self.inner.cfg.start_deadline;
         let t0 = Instant::now();
         loop {
@@ -332,4 +332,13 @@ impl Ensemble {
             )
         }))
     }
+}
+
+/// Starts `node` on a blocking thread: a container start is three `docker` commands
+/// (about 0.5 s), which must not stall the runtime's other tasks (proxies, clients).
+pub(super) async fn spawn_off_runtime(node: &Arc<Node>) -> Result<()> {
+    let node = Arc::clone(node);
+    tokio::task::spawn_blocking(move || node.spawn())
+        .await
+        .map_err(|e| Error::io("starting a server", std::io::Error::other(e)))?
 }

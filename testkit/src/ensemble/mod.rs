@@ -272,7 +272,7 @@ impl Ensemble {
         let t0 = Instant::now();
         // Highest id first: the others then find it up when they look (as kazoo does).
         for n in ensemble.inner.nodes.iter().rev() {
-            n.spawn()?;
+            faults::spawn_off_runtime(n).await?;
         }
         let deadline = ensemble.inner.cfg.start_deadline;
         ensemble.wait_formed(deadline).await?;
