@@ -7,6 +7,7 @@
 //! Bounded in the default run (`ZK_CHAOS_SECS`, default 12); `ZK_CHAOS_SEED` replays a
 //! schedule.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use zk_client::proto::rng::SplitMix64;
 use zk_client::{Client, CreateOptions};
 use zk_recipes::cache::TreeCache;
-use zk_testkit::SessionRegistry;
+use zk_testkit::{SessionRegistry, check};
 
 use crate::chaos_kit::{ChaosRun, SESSION};
 
@@ -97,6 +98,14 @@ async fn walk(client: &Client) -> Vec<(String, Vec<u8>, i64)> {
     nodes
 }
 
+/// Path → data, for `check::cache_convergence`.
+fn data(nodes: &[(String, Vec<u8>, i64)]) -> BTreeMap<String, Vec<u8>> {
+    nodes
+        .iter()
+        .map(|(p, d, _)| (p.clone(), d.clone()))
+        .collect()
+}
+
 fn cached(cache: &TreeCache) -> Vec<(String, Vec<u8>, i64)> {
     cache
         .snapshot()
@@ -145,10 +154,11 @@ async fn chaos_tree_caches_equal_the_tree_after_the_heal() {
     // The verdict: each cache equals a fresh walk within 5 s of the heal.
     let healed = Instant::now();
     let truth = walk(&writer).await;
-    let mut divergent = 0;
+    let mut divergent = Vec::new();
     let mut slowest = Duration::ZERO;
     for slot in &slots {
         let cache = slot.lock().unwrap().clone().expect("a cache");
+        // Same nodes with the same data (zk_testkit's checker), and the same versions.
         let converged = tokio::time::timeout(Duration::from_secs(5), async {
             while cached(&cache) != truth {
                 tokio::time::sleep(Duration::from_millis(10)).await;
@@ -157,18 +167,22 @@ async fn chaos_tree_caches_equal_the_tree_after_the_heal() {
         .await;
         match converged {
             Ok(()) => slowest = slowest.max(healed.elapsed()),
-            Err(_) => divergent += 1,
+            Err(_) => divergent.push(check::cache_convergence(
+                &data(&truth),
+                &data(&cached(&cache)),
+            )),
         }
     }
     writer.close().await;
     println!(
-        "tree caches: {CACHES} caches, {} writes, {} nodes at the end, divergence {divergent}, \
+        "tree caches: {CACHES} caches, {} writes, {} nodes at the end, divergence {}, \
          converged within {} ms of the heal; {}\n{log}",
         writes.load(Ordering::Relaxed),
         truth.len(),
+        divergent.len(),
         slowest.as_millis(),
         run.describe(&log)
     );
     assert!(writes.load(Ordering::Relaxed) > 0);
-    assert_eq!(divergent, 0, "{log}");
+    assert!(divergent.is_empty(), "{divergent:#?}\n{log}");
 }
