@@ -7,6 +7,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
+use zk_proto::rng::SplitMix64;
+
 /// No event: the end of the list.
 const NONE: usize = usize::MAX;
 
@@ -252,12 +254,23 @@ pub fn cas_register(initial: i64, history: &[RegisterCall]) -> LinearizabilityRe
         operations: n,
         ..LinearizabilityReport::default()
     };
-    let mut linearized = vec![false; n];
-    let mut seen: HashSet<(Vec<bool>, i64)> = HashSet::new();
+    // The linearized set is memoized by a 128-bit Zobrist hash (the XOR of one random key
+    // per operation in the set): O(1) per state in time and memory, where the set itself
+    // would cost O(n) each. Two different sets collide with probability about 2^-128 per
+    // pair.
+    let mut rng = SplitMix64::new(0x5eed_cafe_f00d_0001);
+    let keys: Vec<u128> = (0..n)
+        .map(|_| (u128::from(rng.next_u64()) << 64) | u128::from(rng.next_u64()))
+        .collect();
+    let mut linearized: u128 = 0;
+    let mut seen: HashSet<(u128, i64)> = HashSet::new();
     // Frames: the invocation lifted, the value before it, the alternative taken.
     let mut stack: Vec<(usize, i64, usize)> = Vec::new();
     let mut value = initial;
+    // The longest order found, kept up to date in amortized O(1) per step: its first
+    // `shared` operations are still those at the bottom of the stack.
     let mut best: Vec<usize> = Vec::new();
+    let mut shared = 0;
     // The first operation that no value after the longest order fits.
     let mut blocked: Option<usize> = None;
     let mut entry = next[head];
@@ -269,21 +282,22 @@ pub fn cas_register(initial: i64, history: &[RegisterCall]) -> LinearizabilityRe
             let mut lifted = false;
             while let Some(&after) = steps.get(alternative) {
                 alternative += 1;
-                linearized[i] = true;
                 report.explored += 1;
-                if seen.insert((linearized.clone(), after)) {
+                if seen.insert((linearized ^ keys[i], after)) {
+                    linearized ^= keys[i];
                     stack.push((entry, value, alternative));
                     value = after;
                     unlink(&mut next, &mut prev, entry);
                     unlink(&mut next, &mut prev, answer_of[i]);
                     if stack.len() > best.len() {
-                        best = stack.iter().map(|(e, _, _)| events[*e].2).collect();
+                        best.truncate(shared);
+                        best.extend(stack[shared..].iter().map(|(e, _, _)| events[*e].2));
+                        shared = stack.len();
                         blocked = None;
                     }
                     lifted = true;
                     break;
                 }
-                linearized[i] = false;
             }
             if steps.is_empty() && stack.len() == best.len() {
                 blocked.get_or_insert(i);
@@ -305,7 +319,8 @@ pub fn cas_register(initial: i64, history: &[RegisterCall]) -> LinearizabilityRe
                 return report;
             };
             let op = events[lifted].2;
-            linearized[op] = false;
+            linearized ^= keys[op];
+            shared = shared.min(stack.len());
             value = before;
             relink(&mut next, &mut prev, answer_of[op]);
             relink(&mut next, &mut prev, lifted);
