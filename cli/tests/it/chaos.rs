@@ -36,7 +36,18 @@ fn chaos(workload: &str, backend: &str, default_seed: u64) -> serde_json::Value 
 }
 
 fn skip_without_docker(test: &str) -> bool {
-    match zk_testkit::docker_available() {
+    let image = zk_testkit::EnsembleConfig::new(1).image_name();
+    let ready = zk_testkit::docker_available().and_then(|()| {
+        if zk_testkit::container::image_present(&image) {
+            Ok(())
+        } else {
+            Err(format!(
+                "image {image} is missing: build it with scripts/build-zk-image.sh (or \
+                 scripts/start-docker.sh), or set ZK_TESTKIT_IMAGE"
+            ))
+        }
+    });
+    match ready {
         Ok(()) => false,
         Err(reason) => {
             let required =

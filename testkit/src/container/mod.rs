@@ -156,6 +156,20 @@ fn probe() -> Result<(), String> {
     }
 }
 
+/// Whether `image` is present on the Docker host (no pull is tried).
+///
+/// # Examples
+///
+/// ```no_run
+/// let image = zk_testkit::EnsembleConfig::new(1).image_name();
+/// if !zk_testkit::container::image_present(&image) {
+///     println!("build it: scripts/build-zk-image.sh");
+/// }
+/// ```
+pub fn image_present(image: &str) -> bool {
+    docker(&["image", "inspect", "--format", "{{.Id}}", image]).is_ok()
+}
+
 /// This machine's boot id, which tells a container of a process that has gone from one of
 /// a live process with a reused pid after a reboot.
 fn boot_id() -> String {

@@ -39,11 +39,22 @@ pub(crate) fn skip_without_netns(test: &str) -> bool {
     }
 }
 
-/// Where no Docker daemon answers, says so visibly and returns true; with
-/// `ZK_TESTKIT_REQUIRE_DOCKER=1` (set by CI) it fails the test instead, since a skip there
-/// would hide that the container backend went untested.
+/// Where no Docker daemon answers or the image is missing, says so visibly and returns
+/// true; with `ZK_TESTKIT_REQUIRE_DOCKER=1` (set by CI) it fails the test instead, since a
+/// skip there would hide that the container backend went untested.
 pub(crate) fn skip_without_docker(test: &str) -> bool {
-    match zk_testkit::docker_available() {
+    let image = EnsembleConfig::new(1).image_name();
+    let ready = zk_testkit::docker_available().and_then(|()| {
+        if zk_testkit::container::image_present(&image) {
+            Ok(())
+        } else {
+            Err(format!(
+                "image {image} is missing: build it with scripts/build-zk-image.sh (or \
+                 scripts/start-docker.sh), or set ZK_TESTKIT_IMAGE"
+            ))
+        }
+    });
+    match ready {
         Ok(()) => false,
         Err(reason) => {
             let required =
