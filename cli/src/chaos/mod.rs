@@ -41,7 +41,7 @@ pub(crate) async fn run(args: ChaosArgs, json: bool) -> Result<(), CliError> {
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| d.as_nanos() as u64 % 1_000_000)
+            .map_or(1, |d| u64::from(d.subsec_nanos()) % 1_000_000)
     });
     let say = |line: String| {
         if !json {
@@ -282,7 +282,7 @@ async fn run_register(
         let worker_name = name.clone();
         run.worker(ensemble, &name, move |client| {
             n += 1;
-            let rng = seed ^ ((c as u64) << 32) ^ n;
+            let rng = seed ^ (u64::from(c) << 32) ^ n;
             register::work(
                 worker_name.clone(),
                 client,
@@ -330,7 +330,7 @@ async fn run_register(
             "linearizable": report.linearizable,
             "statesExplored": report.explored,
             "counterexample": report.counterexample,
-            "checkMillis": took.as_millis() as u64,
+            "checkMillis": u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
         }),
         lines,
     })

@@ -43,9 +43,10 @@
 //! # Clean-up
 //!
 //! Containers and networks carry the labels `zk-testkit.run` (the ensemble), `zk-testkit.pid`
-//! (the test process) and `zk-testkit.boot` (this machine's boot id). Dropping the ensemble
-//! removes them; the first container ensemble of a process also removes those whose
-//! process has gone, so a run killed with SIGKILL leaks nothing past the next run.
+//! (the test process), `zk-testkit.boot` (this machine's boot id) and `zk-testkit.host`
+//! (its host name). Dropping the ensemble removes them; the first container ensemble of a
+//! process also removes those of this host whose process has gone, so a run killed with
+//! SIGKILL leaks nothing past the next run.
 
 mod docker;
 mod layout;
@@ -178,12 +179,21 @@ fn boot_id() -> String {
         .unwrap_or_default()
 }
 
+/// This machine's host name: a daemon shared with other hosts or containers (another
+/// pid namespace) must not lose their containers to this host's sweep.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_default()
+}
+
 /// The labels every container and network of one ensemble carries.
 pub(crate) fn labels(run: &str) -> Vec<String> {
     vec![
         format!("zk-testkit.run={run}"),
         format!("zk-testkit.pid={}", std::process::id()),
         format!("zk-testkit.boot={}", boot_id()),
+        format!("zk-testkit.host={}", host_name()),
     ]
 }
 
@@ -203,16 +213,30 @@ pub(crate) fn new_run_id() -> String {
     )
 }
 
-/// Removes, once per process, the containers and networks of kit runs whose process is
-/// gone (or ran before the last reboot).
+/// Removes, once per process, the containers and networks of kit runs made on this host
+/// whose process is gone (or ran before the last reboot).
 pub(crate) fn sweep_stale_once() {
     static SWEPT: OnceLock<()> = OnceLock::new();
-    SWEPT.get_or_init(sweep_stale);
+    SWEPT.get_or_init(|| {
+        sweep_stale();
+    });
 }
 
-fn sweep_stale() {
+/// Removes the kit's containers and networks made on this host by a process that has gone
+/// (or before the last reboot), and returns how many it removed. The first container
+/// ensemble of each process does this by itself; a test harness may call it too.
+///
+/// # Examples
+///
+/// ```no_run
+/// let removed = zk_testkit::container::sweep_stale();
+/// println!("removed {removed} stale containers and networks");
+/// ```
+pub fn sweep_stale() -> usize {
+    let mut removed = 0;
     let boot = boot_id();
     let format = "{{.ID}} {{.Label \"zk-testkit.pid\"}} {{.Label \"zk-testkit.boot\"}}";
+    let host = format!("label=zk-testkit.host={}", host_name());
     let stale = |listing: &str| -> Vec<String> {
         listing
             .lines()
@@ -228,18 +252,43 @@ fn sweep_stale() {
             .collect()
     };
     let filter = "label=zk-testkit.run";
-    if let Ok(listing) = docker(&["ps", "-a", "--filter", filter, "--format", format]) {
+    let ps = [
+        "ps",
+        "-a",
+        "--filter",
+        filter,
+        "--filter",
+        host.as_str(),
+        "--format",
+        format,
+    ];
+    if let Ok(listing) = docker(&ps) {
         let ids = stale(&listing);
         if !ids.is_empty() {
             tracing::info!(count = ids.len(), "removing stale zk-testkit containers");
             let mut args = vec!["rm", "-f", "-v"];
             args.extend(ids.iter().map(String::as_str));
-            let _ = docker(&args);
+            if docker(&args).is_ok() {
+                removed += ids.len();
+            }
         }
     }
-    if let Ok(listing) = docker(&["network", "ls", "--filter", filter, "--format", format]) {
+    let ls = [
+        "network",
+        "ls",
+        "--filter",
+        filter,
+        "--filter",
+        host.as_str(),
+        "--format",
+        format,
+    ];
+    if let Ok(listing) = docker(&ls) {
         for id in stale(&listing) {
-            let _ = docker(&["network", "rm", &id]);
+            if docker(&["network", "rm", &id]).is_ok() {
+                removed += 1;
+            }
         }
     }
+    removed
 }

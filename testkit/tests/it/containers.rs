@@ -186,3 +186,71 @@ async fn options_the_container_backend_cannot_take_are_refused() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_sweep_removes_what_a_gone_process_of_this_host_left_and_nothing_else() {
+    if skip_without_docker(
+        "the_sweep_removes_what_a_gone_process_of_this_host_left_and_nothing_else",
+    ) {
+        return;
+    }
+    let boot = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").expect("boot id");
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").expect("host name");
+    let image = zk_testkit::EnsembleConfig::new(1).image_name();
+    let tag = format!("{}-sweep", std::process::id());
+    let labels = |run: &str, pid: &str, host: &str| {
+        [
+            format!("zk-testkit.run={run}"),
+            format!("zk-testkit.pid={pid}"),
+            format!("zk-testkit.boot={}", boot.trim()),
+            format!("zk-testkit.host={}", host.trim()),
+        ]
+        .into_iter()
+        .flat_map(|l| ["--label".to_owned(), l])
+        .collect::<Vec<_>>()
+    };
+    let create = |name: &str, labels: Vec<String>, network: bool| {
+        let mut args: Vec<String> = if network {
+            vec!["network".into(), "create".into()]
+        } else {
+            vec!["create".into(), "--name".into(), name.into()]
+        };
+        args.extend(labels);
+        if network {
+            args.push(name.into());
+        } else {
+            args.push(image.clone());
+        }
+        docker(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    };
+    // A process that is gone (pid 0 never names a test process), on this host.
+    let stale = format!("zkt-{tag}-stale");
+    let stale_net = format!("zkt-{tag}-stale-net");
+    create(&stale, labels("stale", "0", &host), false);
+    create(&stale_net, labels("stale", "0", &host), true);
+    // Another host's run, and a live process of this host: both stay.
+    let foreign = format!("zkt-{tag}-foreign");
+    let live = format!("zkt-{tag}-live");
+    create(&foreign, labels("foreign", "0", "another-host"), false);
+    create(
+        &live,
+        labels("live", &std::process::id().to_string(), &host),
+        false,
+    );
+
+    let removed = zk_testkit::container::sweep_stale();
+    let names = docker(&["ps", "-a", "--format", "{{.Names}}"]);
+    let networks = docker(&["network", "ls", "--format", "{{.Name}}"]);
+    docker(&["rm", "-f", &foreign, &live]);
+    assert!(removed >= 2, "removed {removed}");
+    assert!(!names.lines().any(|n| n == stale), "{names}");
+    assert!(!networks.lines().any(|n| n == stale_net), "{networks}");
+    assert!(
+        names.lines().any(|n| n == foreign),
+        "another host's container stays: {names}"
+    );
+    assert!(
+        names.lines().any(|n| n == live),
+        "a live process's container stays: {names}"
+    );
+}
