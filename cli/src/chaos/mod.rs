@@ -177,7 +177,7 @@ struct ChaosRun {
 
 impl ChaosRun {
     /// Starts a worker that takes one session after another through its own endpoint
-    /// (which the nemesis cuts and resets), running `work` on each.
+    /// (which the nemesis cuts and resets), running `work` on each, until the run stops.
     async fn worker<F, Fut>(
         &mut self,
         ensemble: &Ensemble,
@@ -188,17 +188,37 @@ impl ChaosRun {
         F: FnMut(Client) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
+        let stop = Arc::clone(&self.stop);
+        let worker = self.spawn_worker(ensemble, name, stop, work).await?;
+        self.workers.push(worker);
+        Ok(())
+    }
+
+    /// As [`worker`](Self::worker), until `stop` rather than the run's end; the caller
+    /// joins it.
+    async fn spawn_worker<F, Fut>(
+        &mut self,
+        ensemble: &Ensemble,
+        name: &str,
+        stop: Arc<AtomicBool>,
+        work: F,
+    ) -> Result<JoinHandle<()>, CliError>
+    where
+        F: FnMut(Client) -> Fut + Send + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
         let endpoint = ensemble
             .client_endpoint(name)
             .await
             .map_err(|e| CliError::msg(format!("a client endpoint: {e}")))?;
         self.nemesis = self.nemesis.take().map(|n| n.endpoint(endpoint.clone()));
-        let (sessions, stop) = (self.sessions.clone(), Arc::clone(&self.stop));
-        self.workers.push(tokio::spawn(async move {
-            let _endpoint = endpoint.clone();
-            session_after_session(endpoint.connect_string(), sessions, stop, work).await;
-        }));
-        Ok(())
+        let sessions = self.sessions.clone();
+        Ok(tokio::spawn(async move {
+            // The endpoint's proxies live as long as the worker.
+            let hosts = endpoint.connect_string();
+            session_after_session(hosts, sessions, stop, work).await;
+            drop(endpoint);
+        }))
     }
 
     /// Runs the nemesis for `secs`, then stops the workers and waits for a healthy
@@ -427,33 +447,20 @@ async fn run_queue(
             )
         })
         .await?;
-        let endpoint = ensemble
-            .client_endpoint(&format!("consumer-{c}"))
-            .await
-            .map_err(|e| CliError::msg(format!("a client endpoint: {e}")))?;
-        run.nemesis = run.nemesis.take().map(|n| n.endpoint(endpoint.clone()));
-        let (tally_c, stop, sessions) =
-            (tally.clone(), consumers_stop.clone(), run.sessions.clone());
-        consumers.push(tokio::spawn(async move {
-            let hosts = endpoint.connect_string();
-            let stop_sessions = stop.clone();
-            session_after_session(hosts, sessions, stop_sessions, move |client| {
-                queue::consume(client, stop.clone(), tally_c.clone())
-            })
-            .await;
-            drop(endpoint);
-        }));
+        let (tally_c, stop) = (tally.clone(), consumers_stop.clone());
+        let consumer = run
+            .spawn_worker(
+                ensemble,
+                &format!("consumer-{c}"),
+                consumers_stop.clone(),
+                move |client| queue::consume(client, stop.clone(), tally_c.clone()),
+            )
+            .await?;
+        consumers.push(consumer);
     }
     let mut lines = run.faults(ensemble, args.secs).await?;
     // Let the consumers empty the queue (30 s at most), then stop them.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline {
-        match setup.get_children(queue::ITEMS).await {
-            Ok((items, _)) if items.is_empty() => break,
-            Err(zk_client::Error::NoNode(_)) => break,
-            _ => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
+    drain(setup, queue::ITEMS).await;
     consumers_stop.store(true, Ordering::SeqCst);
     for consumer in consumers {
         let _ = tokio::time::timeout(Duration::from_secs(60), consumer).await;
@@ -480,8 +487,8 @@ async fn run_queue(
     })
 }
 
-/// Waits (30 s at most) until `parent` has no children: abandoned sessions expire on the
-/// servers' clock, and their nodes go with them.
+/// Waits (30 s at most) until `parent` has no children: the consumers empty a queue, and
+/// abandoned sessions expire on the servers' clock, their nodes going with them.
 async fn drain(client: &Client, parent: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {

@@ -35,34 +35,6 @@ fn chaos(workload: &str, backend: &str, default_seed: u64) -> serde_json::Value 
     summary
 }
 
-fn skip_without_docker(test: &str) -> bool {
-    let image = zk_testkit::EnsembleConfig::new(1).image_name();
-    let ready = zk_testkit::docker_available().and_then(|()| {
-        if zk_testkit::container::image_present(&image) {
-            Ok(())
-        } else {
-            Err(format!(
-                "image {image} is missing: build it with scripts/build-zk-image.sh (or \
-                 scripts/start-docker.sh), or set ZK_TESTKIT_IMAGE"
-            ))
-        }
-    });
-    match ready {
-        Ok(()) => false,
-        Err(reason) => {
-            let required =
-                std::env::var("ZK_TESTKIT_REQUIRE_DOCKER").is_ok_and(|v| !v.is_empty() && v != "0");
-            assert!(
-                !required,
-                "{test}: the container backend is required: {reason}"
-            );
-            use std::io::Write as _;
-            let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {reason}");
-            true
-        }
-    }
-}
-
 fn assert_linearizable(summary: &serde_json::Value) {
     let figures = &summary["figures"];
     assert_eq!(figures["linearizable"], true, "{summary}");
@@ -81,7 +53,9 @@ fn the_cas_register_run_on_processes_is_linearizable() {
 
 #[test]
 fn the_cas_register_run_on_containers_is_linearizable() {
-    if skip_without_docker("the_cas_register_run_on_containers_is_linearizable") {
+    if zk_testkit::container::skip_unless_ready(
+        "the_cas_register_run_on_containers_is_linearizable",
+    ) {
         return;
     }
     assert_linearizable(&chaos("register", "docker", 7));

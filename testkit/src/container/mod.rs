@@ -171,6 +171,55 @@ pub fn image_present(image: &str) -> bool {
     docker(&["image", "inspect", "--format", "{{.Id}}", image]).is_ok()
 }
 
+/// For a test of the container backend: `true`, after a `SKIPPED: <test>: <reason>` line on
+/// standard error, when no Docker daemon answers or the configured image
+/// ([`EnsembleConfig::image_name`](crate::EnsembleConfig::image_name)) is missing; the
+/// test then returns. Under `ZK_TESTKIT_REQUIRE_DOCKER=1` (as in CI) it panics instead,
+/// since a skip there would hide that the container backend went untested.
+///
+/// The line goes straight to the process's standard error: the test harness captures
+/// `println!` of passing tests, and a skip must never look like a pass.
+///
+/// # Panics
+///
+/// Under `ZK_TESTKIT_REQUIRE_DOCKER=1` when the backend cannot run.
+///
+/// # Examples
+///
+/// ```no_run
+/// # async fn _test() {
+/// if zk_testkit::container::skip_unless_ready("my_container_test") {
+///     return;
+/// }
+/// // ... Ensemble::start_with(EnsembleConfig::new(3).backend(Backend::Container)) ...
+/// # }
+/// ```
+pub fn skip_unless_ready(test: &str) -> bool {
+    let image = image_from_env();
+    let ready = docker_available().and_then(|()| {
+        if image_present(&image) {
+            Ok(())
+        } else {
+            Err(format!(
+                "image {image} is missing: build it with scripts/build-zk-image.sh (or \
+                 scripts/start-docker.sh), or set ZK_TESTKIT_IMAGE"
+            ))
+        }
+    });
+    let Err(reason) = ready else {
+        return false;
+    };
+    let required =
+        std::env::var("ZK_TESTKIT_REQUIRE_DOCKER").is_ok_and(|v| !v.is_empty() && v != "0");
+    assert!(
+        !required,
+        "{test}: the container backend is required here (ZK_TESTKIT_REQUIRE_DOCKER): {reason}"
+    );
+    use std::io::Write as _;
+    let _ = writeln!(std::io::stderr().lock(), "SKIPPED: {test}: {reason}");
+    true
+}
+
 /// This machine's boot id, which tells a container of a process that has gone from one of
 /// a live process with a reused pid after a reboot.
 fn boot_id() -> String {

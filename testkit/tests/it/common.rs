@@ -39,40 +39,9 @@ pub(crate) fn skip_without_netns(test: &str) -> bool {
     }
 }
 
-/// Where no Docker daemon answers or the image is missing, says so visibly and returns
-/// true; with `ZK_TESTKIT_REQUIRE_DOCKER=1` (set by CI) it fails the test instead, since a
-/// skip there would hide that the container backend went untested.
-pub(crate) fn skip_without_docker(test: &str) -> bool {
-    let image = EnsembleConfig::new(1).image_name();
-    let ready = zk_testkit::docker_available().and_then(|()| {
-        if zk_testkit::container::image_present(&image) {
-            Ok(())
-        } else {
-            Err(format!(
-                "image {image} is missing: build it with scripts/build-zk-image.sh (or \
-                 scripts/start-docker.sh), or set ZK_TESTKIT_IMAGE"
-            ))
-        }
-    });
-    match ready {
-        Ok(()) => false,
-        Err(reason) => {
-            let required =
-                std::env::var("ZK_TESTKIT_REQUIRE_DOCKER").is_ok_and(|v| !v.is_empty() && v != "0");
-            assert!(
-                !required,
-                "{test}: the container backend is required here (ZK_TESTKIT_REQUIRE_DOCKER): {reason}"
-            );
-            use io::Write as _;
-            let _ = writeln!(io::stderr().lock(), "SKIPPED: {test}: {reason}");
-            true
-        }
-    }
-}
-
 /// Runs the test case `$case(backend)` once per backend, as `$case::processes` and
 /// `$case::containers` (the latter skipped visibly without Docker, see
-/// [`skip_without_docker`]).
+/// `zk_testkit::container::skip_unless_ready`).
 macro_rules! on_both_backends {
     ($case:ident) => {
         mod $case {
@@ -83,7 +52,8 @@ macro_rules! on_both_backends {
 
             #[tokio::test]
             async fn containers() {
-                if crate::common::skip_without_docker(concat!(module_path!(), "::containers")) {
+                if zk_testkit::container::skip_unless_ready(concat!(module_path!(), "::containers"))
+                {
                     return;
                 }
                 super::$case(zk_testkit::Backend::Container).await;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use zk_proto::CreateMode;
 use zk_testkit::{Backend, Ensemble, FaultKind, Mode, Nemesis};
 
-use crate::common::{eventually, heavy, on, session_at, skip_without_docker, wait_exists};
+use crate::common::{eventually, heavy, on, session_at, wait_exists};
 
 const T: Duration = Duration::from_secs(60);
 
@@ -32,7 +32,9 @@ fn ours(kind: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_partitioned_container_loses_the_quorum_but_keeps_its_clients() {
-    if skip_without_docker("a_partitioned_container_loses_the_quorum_but_keeps_its_clients") {
+    if zk_testkit::container::skip_unless_ready(
+        "a_partitioned_container_loses_the_quorum_but_keeps_its_clients",
+    ) {
         return;
     }
     let _one_at_a_time = heavy().await;
@@ -107,7 +109,9 @@ async fn a_partitioned_container_loses_the_quorum_but_keeps_its_clients() {
 
 #[tokio::test]
 async fn containers_and_networks_are_labelled_and_removed_on_drop() {
-    if skip_without_docker("containers_and_networks_are_labelled_and_removed_on_drop") {
+    if zk_testkit::container::skip_unless_ready(
+        "containers_and_networks_are_labelled_and_removed_on_drop",
+    ) {
         return;
     }
     let _one_at_a_time = heavy().await;
@@ -189,7 +193,7 @@ async fn options_the_container_backend_cannot_take_are_refused() {
 
 #[tokio::test]
 async fn the_sweep_removes_what_a_gone_process_of_this_host_left_and_nothing_else() {
-    if skip_without_docker(
+    if zk_testkit::container::skip_unless_ready(
         "the_sweep_removes_what_a_gone_process_of_this_host_left_and_nothing_else",
     ) {
         return;

@@ -6,7 +6,7 @@ use zk_proto::records::{Acl, CreateTtlRequest, RequestHeader};
 use zk_proto::{CreateMode, ErrorCode, OpCode, Record};
 use zk_testkit::{Backend, Installation, Mode, RawSession, SaslConfig, Server};
 
-use crate::common::{Wire, exists_frame, on, on_both_backends, skip_without_docker};
+use crate::common::{Wire, exists_frame, on, on_both_backends};
 
 #[tokio::test]
 async fn discovery_finds_zookeeper_and_the_server_reports_its_version() {
@@ -80,7 +80,7 @@ fn a_server_is_killed_when_its_test_panics() {
 
 #[test]
 fn a_container_is_removed_when_its_test_panics() {
-    if skip_without_docker("a_container_is_removed_when_its_test_panics") {
+    if zk_testkit::container::skip_unless_ready("a_container_is_removed_when_its_test_panics") {
         return;
     }
     killed_when_its_test_panics(Backend::Container);
